@@ -1,0 +1,58 @@
+"""`polyalign` entry point: parses arguments, dispatches, and maps errors to exit codes.
+
+Exit codes (DESIGN.md): 0 success; 2 bad input or usage, with one line on stderr naming the file,
+line or field and what was expected; 1 unexpected internal error (with a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from typing import Sequence
+
+from polyalign import __version__
+from polyalign.cli import data as data_cmd
+from polyalign.errors import InputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polyalign",
+        description="Make an English-centric LLM good in other languages: build training mixtures, "
+                    "train, evaluate and analyse (x-LLaMA, LLaMA-beyond-English, QAlign).",
+        epilog="Run 'polyalign COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"polyalign {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except InputError as err:
+        print(f"polyalign: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("polyalign: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:  # noqa: BLE001 - the last line of defence: report and exit 1
+        traceback.print_exc()
+        print("polyalign: internal error (the traceback above is a bug report: please file it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

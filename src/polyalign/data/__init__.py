@@ -1,0 +1,1 @@
+"""Training data: readers, builders (one per method), templates, mixtures and data cards."""
