@@ -9,6 +9,7 @@ into such dataclasses with strict checking: an unknown key, a wrong type or a mi
 from __future__ import annotations
 
 import dataclasses
+import re
 import difflib
 import types
 import typing
@@ -22,6 +23,7 @@ from polyalign.errors import InputError
 __all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides", "read_yaml"]
 
 T = TypeVar("T")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -199,6 +201,9 @@ def _convert(tp: Any, value: Any, where: str, field_path: str) -> Any:
             _fail(where, field_path, "an integer", value)
         return value
     if tp is float:
+        # PyYAML reads 1e-5 (no dot) as a string; accept it as the number everyone means.
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(where, field_path, "a number", value)
         return float(value)

@@ -199,6 +199,12 @@ def _build_source(source: SourceConfig, cfg: DataBuildConfig, render: PromptRend
             if len(batch) >= _BATCH:
                 written += _flush(batch, meter, cfg.max_length, stats, out)
         written += _flush(batch, meter, cfg.max_length, stats, out)
+    if stats.records_read == 0:
+        raise InputError(f"source {source.name!r}: no records (empty input)", where=_input_paths(source)[0])
+    if written == 0:
+        raise InputError(f"source {source.name!r}: none of its {stats.records_read:,} records gave an example "
+                         f"({stats.records_skipped_empty:,} empty, {stats.dropped_no_target:,} with no room for "
+                         "a target)", where=_input_paths(source)[0])
     if stats.dropped_no_target:
         message = (f"source {source.name!r}: dropped {stats.dropped_no_target:,} examples whose prompt alone fills "
                    f"max_length {cfg.max_length} (they would train on zero target tokens)")

@@ -167,7 +167,8 @@ def _read_parallel(files: dict[str, str]) -> Iterator[Row]:
         if any(item is None for item in lines):
             short = [files[lang] for lang, item in zip(langs, lines) if item is None]
             long_ = [files[lang] for lang, item in zip(langs, lines) if item is not None]
-            raise InputError(f"parallel files differ in length: {', '.join(short)} has {index} lines, "
+            raise InputError(f"parallel files differ in length: {', '.join(short)} has {index:,} "
+                             f"line{'' if index == 1 else 's'}, "
                              f"{', '.join(long_)} has more (line {index + 1} has no partner)", where=long_[0])
         yield Row({lang: text for lang, (_, text) in zip(langs, lines)}, f"{files[langs[0]]}:{index + 1}", index)
 

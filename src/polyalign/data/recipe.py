@@ -79,6 +79,8 @@ class SourceConfig:
             raise InputError(f"source {self.name!r}: needs `path` or `parallel`")
         for code in self.langs or []:
             langtable.get(code)
+        if self.lang is not None:
+            langtable.get(self.lang)
 
 
 @dataclass
