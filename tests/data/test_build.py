@@ -122,3 +122,11 @@ def test_source_without_any_example_is_an_error(tmp_path, corpus):
                                              "path": "{data_root}/empty.jsonl"}])
     with pytest.raises(InputError, match="no records"):
         build_data(cfg, progress=False)
+
+
+def test_output_folder_can_name_the_languages(tmp_path, corpus):
+    out = build_data(recipe(tmp_path, corpus, out=str(tmp_path / "x-{langs}")), progress=False)
+    assert out == tmp_path / "x-de-fr" and (out / "train.jsonl").exists()
+    with pytest.raises(InputError, match="no `langs`"):
+        recipe(tmp_path, corpus, out=str(tmp_path / "x-{langs}"), langs=None,
+               sources=[{"name": "g", "builder": "instructions", "lang": "en", "path": "x.jsonl"}])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from polyalign.config import load_config
 from polyalign.data.build import build_data
@@ -97,7 +98,8 @@ def _inspect(args: argparse.Namespace) -> int:
         if "text" in record:
             print(record["text"])
         else:
-            print(record["prompt"] + "\033[1m" + record["completion"] + "\033[0m")
+            bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+            print(record["prompt"] + bold + record["completion"] + plain)
     return 0
 
 

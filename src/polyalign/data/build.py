@@ -45,11 +45,11 @@ def build_data(cfg: DataBuildConfig, *, overwrite: bool = False, progress: bool 
 
     Args:
         cfg: the validated recipe.
-        overwrite: replace a finished build in ``cfg.out``.
+        overwrite: replace a finished build in the output folder.
         progress: show progress bars (None: only on a terminal).
 
     Raises:
-        InputError: any bad input (files, fields, counts, plan); nothing is left in ``cfg.out``.
+        InputError: any bad input (files, fields, counts, plan); nothing is left in the output folder.
     """
     sources = expand_sources(cfg)
     plan = read_plan(resolve_path(cfg.allocation.plan)) if cfg.allocation else None
@@ -66,7 +66,8 @@ def build_data(cfg: DataBuildConfig, *, overwrite: bool = False, progress: bool 
     if tokenizer is None:
         card.warnings.append("no tokenizer given: lengths are in characters and truncation was not checked")
 
-    with staged_output_dir(cfg.out, overwrite=overwrite, marker="data_card.json") as stage:
+    out = cfg.output_dir()
+    with staged_output_dir(out, overwrite=overwrite, marker="data_card.json") as stage:
         work = stage / ".work"
         work.mkdir()
         shards: dict[str, tuple[Path, int]] = {}
@@ -89,15 +90,14 @@ def build_data(cfg: DataBuildConfig, *, overwrite: bool = False, progress: bool 
         counts = resolve_counts(sources, available, total=cfg.total, plan=plan)
 
         mixed, n_mixed = work / "mixed.jsonl", 0
-        with mixed.open("w", encoding="utf-8") as out:
+        with mixed.open("w", encoding="utf-8") as mixture:
             for source in sources:
                 path, n_lines = shards[source.name]
                 take = counts[source.name]
                 card.sources[source.name].requested = take
-                with path.open(encoding="utf-8") as handle:
-                    lines = itertools.islice(handle, take if take is not None else n_lines)
-                    for line in lines:
-                        out.write(line)
+                with path.open(encoding="utf-8") as shard:
+                    for line in itertools.islice(shard, take if take is not None else n_lines):
+                        mixture.write(line)
                         n_mixed += 1
 
         final = work / "final.jsonl"
@@ -112,8 +112,8 @@ def build_data(cfg: DataBuildConfig, *, overwrite: bool = False, progress: bool 
         shutil.rmtree(work)
         save_config(cfg, stage)
         card.write(stage)
-    log.info("built %s: %s", cfg.out, ", ".join(f"{k} {v['examples']:,}" for k, v in card.files.items()))
-    return Path(cfg.out)
+    log.info("built %s: %s", out, ", ".join(f"{k} {v['examples']:,}" for k, v in card.files.items()))
+    return out
 
 
 def _kind(sources: list[SourceConfig]) -> str:

@@ -98,7 +98,7 @@ class DataBuildConfig:
     name: str
     """Name of the mixture (recorded in the data card)."""
     out: str
-    """Output folder: train.jsonl, dev.jsonl, data_card.{json,md}, config.yaml."""
+    """Output folder: train.jsonl, dev.jsonl, data_card.{json,md}, config.yaml; ``{langs}`` → de-fr."""
     sources: list[SourceConfig]
     """The inputs."""
     langs: list[str] | None = None
@@ -148,6 +148,13 @@ class DataBuildConfig:
             raise InputError("template: chat needs `tokenizer`")
         for code in self.langs or []:
             langtable.get(code)
+        if "{langs}" in self.out and not self.langs:
+            raise InputError("`out` uses {langs} but the recipe has no `langs`")
+
+    def output_dir(self) -> Path:
+        """``out`` with ``{langs}`` filled in (so per-language builds of one recipe do not collide)."""
+        codes = "-".join(langtable.get(code).code for code in self.langs or [])
+        return Path(self.out.replace("{langs}", codes))
 
 
 def _substitute(value: Any, mapping: dict[str, str]) -> Any:
