@@ -14,3 +14,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A tiny random Llama + trained byte-level BPE tokenizer + ChatML template, built once per session.
+
+    Read-only: tests that change a model write to their own output folder.
+    """
+    from polyalign.models.tiny import build_tiny_llama
+
+    return str(build_tiny_llama(tmp_path_factory.mktemp("tiny") / "model"))

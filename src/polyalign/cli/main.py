@@ -14,6 +14,7 @@ from typing import Sequence
 
 from polyalign import __version__
 from polyalign.cli import data as data_cmd
+from polyalign.cli import models as models_cmd
 from polyalign.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_cmd.register(commands)
+    models_cmd.register(commands)
     return parser
 
 

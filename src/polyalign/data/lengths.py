@@ -8,26 +8,17 @@ lengths are in characters and truncation cannot be judged.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import Any
-
-from polyalign.errors import InputError
 
 __all__ = ["LengthMeter", "Histogram", "load_tokenizer"]
 
 
 def load_tokenizer(name: str) -> Any:
-    """A Hugging Face tokenizer from a local folder or hub id, with a clear error when unavailable."""
-    from transformers import AutoTokenizer  # heavy import, only when a tokenizer is asked for
+    """A tokenizer from a local folder, a zoo name or a hub id (`polyalign.models.loading`)."""
+    from polyalign.models.loading import load_tokenizer as load  # transformers is heavy: import on use
 
-    try:
-        return AutoTokenizer.from_pretrained(name)
-    except Exception as err:  # OSError, ValueError, HF hub errors: all mean "cannot load this tokenizer"
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        hint = "" if os.path.isdir(name) else " (no network or offline mode? point `tokenizer` at a local folder)"
-        raise InputError(f"cannot load tokenizer {name!r}: {first}{hint if not offline else ''}") from None
+    return load(name)
 
 
 class LengthMeter:
