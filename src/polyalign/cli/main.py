@@ -15,6 +15,7 @@ from typing import Sequence
 from polyalign import __version__
 from polyalign.cli import data as data_cmd
 from polyalign.cli import models as models_cmd
+from polyalign.cli import vocab as vocab_cmd
 from polyalign.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_cmd.register(commands)
     models_cmd.register(commands)
+    vocab_cmd.register(commands)
     return parser
 
 
