@@ -15,6 +15,7 @@ from typing import Sequence
 from polyalign import __version__
 from polyalign.cli import data as data_cmd
 from polyalign.cli import models as models_cmd
+from polyalign.cli import scaling as scaling_cmd
 from polyalign.cli import vocab as vocab_cmd
 from polyalign.errors import InputError
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmd.register(commands)
     models_cmd.register(commands)
     vocab_cmd.register(commands)
+    scaling_cmd.register(commands)
     return parser
 
 
