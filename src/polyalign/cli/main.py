@@ -16,6 +16,7 @@ from polyalign import __version__
 from polyalign.cli import data as data_cmd
 from polyalign.cli import models as models_cmd
 from polyalign.cli import scaling as scaling_cmd
+from polyalign.cli import train as train_cmd
 from polyalign.cli import vocab as vocab_cmd
 from polyalign.errors import InputError
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.register(commands)
     vocab_cmd.register(commands)
     scaling_cmd.register(commands)
+    train_cmd.register(commands)
     return parser
 
 

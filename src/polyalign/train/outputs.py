@@ -1,0 +1,79 @@
+"""A finished stage's outputs in Hugging Face format: the model (merged or fully trained) and the adapter.
+
+- ``model/``: safetensors weights + config + tokenizer; loads with plain
+  ``AutoModelForCausalLM.from_pretrained`` and with `polyalign.models.load_model` (hence with
+  ``polyalign eval --model``). For LoRA it is the adapter merged into the stage's base model.
+- ``adapter/`` (LoRA): PEFT's ``adapter_config.json`` + ``adapter_model.safetensors`` (+ tokenizer),
+  loadable with ``PeftModel.from_pretrained(base, adapter/)``; its config names the base model.
+
+Both are written into a temporary sibling and renamed into place. Under FSDP/DeepSpeed the full
+weights are first gathered onto the main process (``accelerator.get_state_dict``); merging reloads
+the base model from disk on the main process, so it works the same however training was sharded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from polyalign.models.loading import load_model, save_model
+from polyalign.train.checkpoint import is_sharded
+from polyalign.train.lora import merge_adapter
+
+__all__ = ["save_full_model", "save_adapter", "save_merged"]
+
+
+@contextmanager
+def _staged(final: Path) -> Iterator[Path]:
+    tmp = final.parent / f".{final.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    yield tmp
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
+def _gathered_state(accelerator: Any, model: Any) -> dict[str, Any] | None:
+    """The full state dict when it is sharded across processes (collective), else None (use the module's own)."""
+    return accelerator.get_state_dict(model) if is_sharded(accelerator) else None
+
+
+def save_full_model(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) -> Path:
+    """Save a fully fine-tuned model and its tokenizer (collective: every process calls it)."""
+    state = _gathered_state(accelerator, model)
+    out = Path(out)
+    if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(model)
+        with _staged(out) as tmp:
+            if state is None:
+                save_model(unwrapped, tokenizer, tmp)
+            else:
+                unwrapped.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+                tokenizer.save_pretrained(tmp)
+    accelerator.wait_for_everyone()
+    return out
+
+
+def save_adapter(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) -> Path:
+    """Save a PEFT model's adapter (and the tokenizer) in PEFT's format (collective)."""
+    state = _gathered_state(accelerator, model)
+    out = Path(out)
+    if accelerator.is_main_process:
+        with _staged(out) as tmp:
+            kwargs = {"state_dict": state} if state is not None else {}
+            accelerator.unwrap_model(model).save_pretrained(tmp, safe_serialization=True, **kwargs)
+            tokenizer.save_pretrained(tmp)
+    accelerator.wait_for_everyone()
+    return out
+
+
+def save_merged(base: str, adapter_dir: str | Path, tokenizer: Any, out: str | Path, *, dtype: str,
+                trust_remote_code: bool) -> Path:
+    """Reload ``base``, fold the saved adapter into it and save a plain model (main process only)."""
+    out = Path(out)
+    model = merge_adapter(load_model(base, dtype=dtype, trust_remote_code=trust_remote_code), adapter_dir)
+    with _staged(out) as tmp:
+        save_model(model, tokenizer, tmp)
+    return out
