@@ -121,3 +121,17 @@ def test_records_of_the_wrong_kind_name_file_line_and_fix(tmp_path, kind, record
     path.write_text(f"{good}\n{record}\n", encoding="utf-8")
     with pytest.raises(InputError, match=message):
         list(read_records(path, kind))
+
+
+def test_trainable_tokens_from_trains_every_appended_row(tiny_model):
+    from polyalign.models.loading import load_model
+    from polyalign.train.config import LoraSettings
+    from polyalign.train.lora import add_lora
+
+    model = load_model(tiny_model)
+    vocab = model.get_input_embeddings().num_embeddings
+    peft_model = add_lora(model, LoraSettings(target_modules=["q_proj"], trainable_tokens_from=vocab - 5))
+    deltas = [p for name, p in peft_model.named_parameters() if "token_adapter" in name and p.requires_grad]
+    assert deltas and all(p.shape[0] == 5 for p in deltas)
+    with pytest.raises(InputError, match="no new rows to train"):
+        add_lora(load_model(tiny_model), LoraSettings(target_modules=["q_proj"], trainable_tokens_from=vocab))

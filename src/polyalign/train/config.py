@@ -38,6 +38,8 @@ class LoraSettings:
     """Module names (last name component) to adapt, or ["all-linear"]."""
     trainable_token_ids: list[int] | None = None
     """Embedding rows trained alongside the adapter (new tokens after vocabulary extension)."""
+    trainable_tokens_from: int | None = None
+    """Also train every embedding row from this id on (the rows `polyalign vocab extend` appended)."""
     modules_to_save: list[str] | None = None
     """Whole modules trained and saved with the adapter (e.g. [embed_tokens, lm_head])."""
 
@@ -48,8 +50,8 @@ class LoraSettings:
             raise InputError("lora.dropout must be in [0, 1)")
         if not self.target_modules:
             raise InputError("lora.target_modules must name at least one module")
-        if any(i < 0 for i in self.trainable_token_ids or []):
-            raise InputError("lora.trainable_token_ids must be ≥ 0")
+        if any(i < 0 for i in self.trainable_token_ids or []) or (self.trainable_tokens_from or 0) < 0:
+            raise InputError("lora.trainable_token_ids and lora.trainable_tokens_from must be ≥ 0")
 
 
 @dataclass

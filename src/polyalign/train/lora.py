@@ -55,14 +55,20 @@ def add_lora(model: Any, settings: LoraSettings, *, where: str = "lora") -> Any:
             raise InputError(f"{where}.modules_to_save: the model has no module {module!r}; "
                              f"it has: {', '.join(available)}")
     vocab = model.get_input_embeddings().num_embeddings
-    bad = [i for i in settings.trainable_token_ids or [] if i >= vocab]
+    token_ids = list(settings.trainable_token_ids or [])
+    if settings.trainable_tokens_from is not None:
+        if settings.trainable_tokens_from >= vocab:
+            raise InputError(f"{where}.trainable_tokens_from: {settings.trainable_tokens_from} is not below the "
+                             f"vocabulary size {vocab} (no new rows to train)")
+        token_ids += [i for i in range(settings.trainable_tokens_from, vocab) if i not in token_ids]
+    bad = [i for i in token_ids if i >= vocab]
     if bad:
         raise InputError(f"{where}.trainable_token_ids: {bad[:5]} are not below the vocabulary size {vocab}")
     targets = "all-linear" if settings.target_modules == ["all-linear"] else settings.target_modules
     config = LoraConfig(
         task_type="CAUSAL_LM", r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
         target_modules=targets,
-        modules_to_save=settings.modules_to_save, trainable_token_indices=settings.trainable_token_ids or None,
+        modules_to_save=settings.modules_to_save, trainable_token_indices=token_ids or None,
     )
     return get_peft_model(model, config)
 
