@@ -13,7 +13,9 @@ import traceback
 from typing import Sequence
 
 from polyalign import __version__
+from polyalign.cli import analyze as analyze_cmd
 from polyalign.cli import data as data_cmd
+from polyalign.cli import eval as eval_cmd
 from polyalign.cli import models as models_cmd
 from polyalign.cli import scaling as scaling_cmd
 from polyalign.cli import train as train_cmd
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     vocab_cmd.register(commands)
     scaling_cmd.register(commands)
     train_cmd.register(commands)
+    eval_cmd.register(commands)
+    analyze_cmd.register(commands)
     return parser
 
 

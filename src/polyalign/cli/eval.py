@@ -1,0 +1,77 @@
+"""`polyalign eval`: run the multilingual benchmark suite on a model (or score a predictions file)."""
+
+from __future__ import annotations
+
+import argparse
+
+EVAL_HELP = """\
+Evaluate a model on the multilingual benchmark suite (lm-eval task YAMLs shipped in polyalign, run
+through lm-eval's Python API with polyalign's backends). Writes OUT/results.json (metrics per task
+and language + provenance), OUT/samples/<task>_<lang>.jsonl (every prompt, output, extracted answer
+and per-example metric) and per-language tables (OUT/tables/<task>.md|csv), printed at the end.
+Rerunning the same command after an interruption resumes where it stopped.
+
+tasks: mgsm msvamp gsm8k svamp (numeric: acc, acc_paper), xquad mlqa (em, f1, contains),
+xcsqa mmlu ceval (multiple choice: acc), flores (bleu, chrf++, spbleu, comet; languages are
+directions such as en-zh, a plain code selects both directions); generative tasks also report
+lang_match and lang_none.
+
+data: the upstream files in a folder per task under --data-dir (mgsm/mgsm_de.tsv,
+xquad/xquad.de.json, msvamp/test_German.json, flores/devtest/deu.devtest, ...); a missing file is
+reported with the exact path to put it at.
+
+examples:
+  polyalign eval --model smollm2-135m-instruct --tasks mgsm,xquad --langs de,zh --limit 20 --data-dir ../shared/data
+  polyalign eval --model path/to/ckpt --tasks flores --langs en-zh,zh-en --prompt chat --out runs/flores
+  polyalign eval --backend replay --predictions preds.jsonl --tasks mgsm --data-dir data --out runs/replay
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("eval", help="evaluate a model on the multilingual benchmarks",
+                                 description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="zoo name, local model folder or hub id (optional for replay)")
+    parser.add_argument("--tasks", required=True, help="comma-separated tasks, e.g. mgsm,xquad")
+    parser.add_argument("--langs", help="comma-separated languages or directions (default: all of each task)")
+    parser.add_argument("--backend", default="hf", help="hf (default), vllm, replay, or a registered backend")
+    parser.add_argument("--predictions", metavar="FILE", help="replay: JSONL with task, lang, id, output")
+    parser.add_argument("--limit", type=int, metavar="N", help="first N examples of each language")
+    parser.add_argument("--data-dir", metavar="DIR", help="benchmark data root")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: eval-out/<model name>)")
+    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
+    parser.add_argument("--max-new-tokens", type=int, help="generation limit (default: per task)")
+    parser.add_argument("--prompt", choices=["paper", "chat", "fewshot"],
+                        help="paper: zero-shot Alpaca (papers' setting); chat: the model's chat template; "
+                             "fewshot: exemplars (mmlu, ceval, gsm8k). Default: per task")
+    parser.add_argument("--num-fewshot", type=int, metavar="K", help="exemplars in fewshot mode (default 5, gsm8k 8)")
+    parser.add_argument("--mc-mode", choices=["loglik", "generate"],
+                        help="multiple choice by option log-likelihood or by the letter in generated text "
+                             "(default: xcsqa generate, mmlu/ceval loglik)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
+    parser.add_argument("--lang-names", choices=["english", "paper"], default="english",
+                        help="language names in translation prompts (paper = the iso639 names x-LLaMA used)")
+    parser.add_argument("--overwrite", action="store_true", help="discard samples of an earlier run in OUT")
+    parser.set_defaults(func=_eval)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from polyalign.eval.config import EvalConfig
+    from polyalign.eval.runner import run_eval
+
+    out = args.out or str(Path("eval-out") / (Path(args.model).name if args.model else "replay"))
+    cfg = EvalConfig(tasks=_split(args.tasks) or [], out=out, model=args.model, langs=_split(args.langs),
+                     backend=args.backend, predictions=args.predictions, limit=args.limit, data_dir=args.data_dir,
+                     batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, prompt=args.prompt,
+                     num_fewshot=args.num_fewshot, mc_mode=args.mc_mode, seed=args.seed, dtype=args.dtype,
+                     device=args.device, name_mode=args.lang_names)
+    run_eval(cfg, overwrite=args.overwrite)
+    print(f"results: {Path(out) / 'results.json'}")
+    return 0

@@ -1,0 +1,18 @@
+"""Evaluation backends: what turns prompts into outputs (or option log-likelihoods).
+
+An open set (DESIGN.md: registries only at open-ended extension points): ``hf`` (transformers, batched
+greedy), ``vllm`` (optional extra), ``replay`` (scores a predictions file, no model). Issue 04 adds
+``proxy`` with ``BACKENDS.register("proxy", "polyalign.eval.backends.proxy:ProxyBackend")``.
+"""
+
+from polyalign.eval.backends.base import Backend, BackendOptions, GenRequest
+from polyalign.registry import Registry
+
+__all__ = ["BACKENDS", "Backend", "BackendOptions", "GenRequest"]
+
+BACKENDS: Registry[type[Backend]] = Registry("backend", {
+    "hf": "polyalign.eval.backends.hf:HFBackend",
+    "vllm": "polyalign.eval.backends.vllm:VLLMBackend",
+    "replay": "polyalign.eval.backends.replay:ReplayBackend",
+})
+"""Backend name -> class taking one `BackendOptions`."""

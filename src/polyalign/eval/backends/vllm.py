@@ -1,0 +1,77 @@
+"""The ``vllm`` backend (optional extra ``polyalign[vllm]``, imported only when chosen).
+
+Greedy decoding with the same stop strings as the ``hf`` backend; option log-likelihoods from vLLM's
+prompt log-probabilities over the same (context, continuation) token split as `polyalign.infer`.
+Results can differ slightly from ``hf`` (different kernels and batching), which is why the backend is
+recorded with every result (REFERENCE.md, "Evaluation facts").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from polyalign.errors import InputError
+from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.eval.provenance import model_fingerprint
+from polyalign.infer.generate import truncate_at_stop
+from polyalign.infer.loglik import encode_pair
+
+__all__ = ["VLLMBackend"]
+
+
+class VLLMBackend:
+    """vLLM's offline ``LLM`` engine (tensor parallelism over the visible GPUs)."""
+
+    name = "vllm"
+
+    def __init__(self, options: BackendOptions) -> None:
+        if not options.model:
+            raise InputError("backend vllm needs --model")
+        try:
+            import vllm
+        except ImportError:
+            raise InputError("backend vllm needs the vllm extra: pip install 'polyalign[vllm]' "
+                             "(CUDA machines; use --backend hf elsewhere)") from None
+        from polyalign.models import resolve_model
+
+        self.options = options
+        self.path = resolve_model(options.model)
+        dtype = "auto" if options.dtype == "auto" else options.dtype
+        self.llm = vllm.LLM(model=self.path, dtype=dtype, seed=options.seed, trust_remote_code=False)
+        self.tokenizer = self.llm.get_tokenizer()
+        self._vllm = vllm
+
+    def generate(self, requests: Sequence[GenRequest]) -> list[str | None]:
+        params = [self._vllm.SamplingParams(temperature=0.0, max_tokens=r.max_new_tokens, stop=list(r.until) or None)
+                  for r in requests]
+        outs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        return [truncate_at_stop(o.outputs[0].text, r.until) for o, r in zip(outs, requests)]
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        prompts, lengths = [], []
+        for context, continuation in pairs:
+            ctx, cont = encode_pair(self.tokenizer, context, continuation, not self.options.chat)
+            prompts.append({"prompt_token_ids": (ctx or [self.tokenizer.eos_token_id]) + cont})
+            lengths.append(len(cont))
+        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=1)
+        outs = self.llm.generate(prompts, params, use_tqdm=False)
+        results = []
+        for out, n in zip(outs, lengths):
+            ids = out.prompt_token_ids[-n:]
+            steps = out.prompt_logprobs[-n:]
+            total = sum(step[tok].logprob for tok, step in zip(ids, steps))
+            greedy = all(max(step.values(), key=lambda lp: lp.logprob) is step[tok] for tok, step in zip(ids, steps))
+            results.append((float(total), bool(greedy)))
+        return results
+
+    def chat_template(self) -> ChatTemplate | None:
+        if not getattr(self.tokenizer, "chat_template", None):
+            return None
+        tokenizer = self.tokenizer
+        return lambda messages, add_generation_prompt=True: tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    def provenance(self) -> dict[str, Any]:
+        return {"model": self.options.model, "model_path": self.path, "model_sha256": model_fingerprint(self.path),
+                "dtype": self.options.dtype, "batch_size": "vllm-managed", "vllm": self._vllm.__version__}

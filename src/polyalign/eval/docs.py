@@ -1,0 +1,99 @@
+"""Benchmark documents: records + ids + the prompt of the chosen variant, as lm-eval consumes them.
+
+`build_docs` is the single place where a (task, language) becomes the list of documents every
+backend sees; `load_dataset` wraps it for lm-eval's ``custom_dataset`` hook, which receives the task
+metadata (``data_dir``, ``prompt``, ``num_fewshot``, ``name_mode``: from ``polyalign eval`` or
+``lm_eval --metadata '{...}'``) plus the per-language ``dataset_kwargs`` (``lang``).
+
+Every document carries ``id`` (``<task>/<lang>/<index>``, DESIGN.md), ``index``, ``task``, ``lang``,
+``kind``, ``text_lang`` (the language answers should be in), ``prompt_mode``, ``prompt`` (what
+``doc_to_text`` returns), ``target`` (the gold answer as text) and the record's own fields.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from polyalign.errors import InputError
+from polyalign.eval import loaders, prompts
+from polyalign.eval.benchmarks import get_benchmark, split_direction
+from polyalign.eval.datafiles import resolve_files
+
+__all__ = ["build_docs", "load_dataset", "DEFAULT_SHOTS"]
+
+DEFAULT_SHOTS = {"choice": 5, "numeric": 8}
+"""Exemplars per question in ``fewshot`` mode: 5 for MMLU/C-Eval (the papers' 5-shot), 8 for GSM8K."""
+
+
+def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None = None, prompt: str | None = None,
+               num_fewshot: int | None = None, name_mode: str = "english") -> list[dict[str, Any]]:
+    """All documents of one task language, in source order.
+
+    Args:
+        task: polyalign task name (``mgsm``).
+        key: language code, or direction for translation tasks (``en-zh``).
+        data_dir: data root searched first (`polyalign.eval.datafiles`).
+        prompt: ``paper``, ``chat`` or ``fewshot``; None = the benchmark's default.
+        num_fewshot: exemplars per question in ``fewshot`` mode; None = `DEFAULT_SHOTS`.
+        name_mode: language names in translation prompts, ``english`` or ``paper`` (iso639 names).
+
+    Raises:
+        InputError: unknown task/language/prompt, missing or malformed data files.
+    """
+    bench = get_benchmark(task)
+    if key not in bench.langs:
+        raise InputError(f"task {task} has no language {key!r}; languages: {', '.join(bench.langs)}")
+    mode = prompt or bench.default_prompt
+    if mode not in prompts.PROMPT_MODES:
+        raise InputError(f"unknown prompt variant {mode!r}; expected one of {', '.join(prompts.PROMPT_MODES)}")
+    if mode == "fewshot" and bench.fewshot_files is None:
+        raise InputError(f"task {task} defines no few-shot exemplars; use --prompt paper or chat")
+    records = loaders.read_records(bench.reader, resolve_files(bench, key, data_dir), key)
+    shots_by_subject: dict[str, list[dict[str, Any]]] = {}
+    if mode == "fewshot":
+        k = DEFAULT_SHOTS.get(bench.kind, 0) if num_fewshot is None else int(num_fewshot)
+        exemplars = loaders.read_records(bench.reader, resolve_files(bench, key, data_dir, fewshot=True), key)
+        for shot in exemplars:
+            group = shots_by_subject.setdefault(shot.get("subject", ""), [])
+            if len(group) < k:
+                group.append(shot)
+    text_lang = split_direction(key)[1] if bench.kind == "translation" else key
+    docs = []
+    for index, record in enumerate(records):
+        if mode == "fewshot":
+            text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []))
+        else:
+            text = prompts.render(mode, *prompts.instruction_input(task, bench.kind, key, record, name_mode=name_mode))
+        doc = {"id": f"{task}/{key}/{index}", "index": index, "task": task, "lang": key, "kind": bench.kind,
+               "text_lang": text_lang, "prompt_mode": mode, "prompt": text, "target": _target(bench.kind, record),
+               **record}
+        if bench.kind == "choice":
+            doc["gold_index"] = record["labels"].index(record["gold"])
+        docs.append(doc)
+    return docs
+
+
+def _target(kind: str, record: dict[str, Any]) -> str:
+    if kind == "numeric":
+        value = record["answer"]
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if kind == "qa":
+        return record["answers"][0]
+    if kind == "choice":
+        return record["gold"]
+    return record["reference"]
+
+
+def load_dataset(task: str, lang: str, **metadata: Any) -> Any:
+    """lm-eval ``custom_dataset`` hook: the documents as a ``datasets.DatasetDict`` with a ``test`` split.
+
+    Unknown metadata keys (lm-eval adds ``version``, ``config_source``, ...) are ignored.
+    """
+    import datasets
+
+    docs = build_docs(task, lang, data_dir=metadata.get("data_dir"), prompt=metadata.get("prompt"),
+                      num_fewshot=metadata.get("num_fewshot"), name_mode=metadata.get("name_mode") or "english")
+    if not docs:
+        raise InputError(f"{task} {lang}: the data file holds no examples")
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})

@@ -1,0 +1,139 @@
+"""Batched greedy generation: length-sorted, left-padded batches through ``model.generate`` (KV cache).
+
+Why each choice:
+* **Length-sorted batches**: prompts of similar length share a batch, so little compute goes into
+  padding; the longest batch runs first, so an out-of-memory error shows up at once, not at the end.
+* **Left padding** with an attention mask and position ids derived from it (transformers does this in
+  ``generate``): every prompt ends at the same position, so the new tokens line up.
+* **Explicit greedy `GenerationConfig`**: a checkpoint's own ``generation_config.json`` may ask for
+  sampling or a temperature; evaluation must not inherit that silently.
+* **Stop strings** end a sequence as soon as they appear in its *generated* text (a finished
+  sequence stops costing compute) and are cut from the result, matching lm-eval's ``until``.
+  transformers' own ``stop_strings`` also match across the prompt boundary (a prompt ending in "?"
+  stops at once on "??"), so we use our own criterion over the new tokens only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["generate", "generate_naive", "truncate_at_stop", "eos_ids"]
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cut ``text`` at the earliest occurrence of any stop string (the stop string is removed too)."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            at = text.find(s)
+            if at != -1:
+                cut = min(cut, at)
+    return text[:cut]
+
+
+def eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """End-of-sequence ids: the tokenizer's plus any the model's generation config lists."""
+    ids: list[int] = []
+    if tokenizer.eos_token_id is not None:
+        ids.append(int(tokenizer.eos_token_id))
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for i in configured if isinstance(configured, (list, tuple)) else [configured]:
+        if i is not None and int(i) not in ids:
+            ids.append(int(i))
+    return ids
+
+
+def _config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
+            stop: Sequence[str]) -> Any:
+    from transformers import GenerationConfig
+
+    eos = eos_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos[0] if eos else 0)
+    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
+                            eos_token_id=eos or None, pad_token_id=pad)
+
+
+def _stopping(tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], prompt_len: int) -> Any:
+    """A stopping criterion: per sequence, has a stop string appeared in the generated text?"""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    stops = [s for s in stop if s]
+    # a character can take up to 4 byte-fallback tokens: look back far enough for the longest stop
+    window = 4 * max((len(s) for s in stops), default=0) + 4
+
+    class _StopStrings(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            tails = tokenizer.batch_decode(input_ids[:, prompt_len:][:, -window:], skip_special_tokens=True)
+            return torch.tensor([any(s in t for s in stops) for t in tails], device=input_ids.device)
+
+    return StoppingCriteriaList([_StopStrings()] if stops else [])
+
+
+def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], *,
+             max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8,
+             add_special_tokens: bool = True, on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """Greedy continuations of ``prompts``, in input order.
+
+    Args:
+        model: a causal LM in eval mode.
+        tokenizer: its tokenizer; needs a pad token (``polyalign.models.load_tokenizer`` sets one).
+        prompts: the full prompt strings.
+        max_new_tokens: generation limit per prompt.
+        stop: strings that end a continuation (cut from the result); EOS always ends it.
+        batch_size: prompts per forward pass.
+        add_special_tokens: let the tokenizer add BOS etc.; False for text already rendered by a chat
+            template (which contains them).
+        on_batch: called with the number of prompts finished after each batch (progress bars).
+
+    Returns:
+        One decoded continuation per prompt, special tokens skipped, cut at the first stop string.
+    """
+    import torch
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+    config = _config(model, tokenizer, max_new_tokens, stop)
+    device = next(model.parameters()).device
+    outputs: list[str] = [""] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        width = max(len(encoded[i]) for i in batch)
+        ids = torch.full((len(batch), width), config.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):
+            seq = encoded[i]
+            ids[row, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
+            mask[row, width - len(seq):] = 1
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                 generation_config=config, stopping_criteria=_stopping(tokenizer, stop, width))
+        for row, i in enumerate(batch):
+            text = tokenizer.decode(out[row, width:], skip_special_tokens=True)
+            outputs[i] = truncate_at_stop(text, stop)
+        if on_batch is not None:
+            on_batch(len(batch))
+    return outputs
+
+
+def generate_naive(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], *,
+                   max_new_tokens: int, stop: Sequence[str] = (), add_special_tokens: bool = True) -> list[str]:
+    """The baseline: one ``model.generate`` call per prompt, no padding (benchmarks/eval_throughput.py)."""
+    import torch
+
+    config = _config(model, tokenizer, max_new_tokens, stop)
+    device = next(model.parameters()).device
+    outputs = []
+    for prompt in prompts:
+        ids = tokenizer(prompt, add_special_tokens=add_special_tokens, return_tensors="pt")["input_ids"].to(device)
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
+                                 stopping_criteria=_stopping(tokenizer, stop, ids.shape[1]))
+        outputs.append(truncate_at_stop(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True), stop))
+    return outputs
