@@ -10,6 +10,7 @@ one process on the same sentences.
 
     python benchmarks/alignment_capture.py                       # SmolLM2-135M, 64 sentences
     python benchmarks/alignment_capture.py --model path/to/model --sentences 128 --repeats 5
+    python benchmarks/alignment_capture.py --threads 1      # steadier when other jobs share the CPU
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 32])
+    parser.add_argument("--threads", type=int, help="torch threads (1 is steadier on a shared, busy CPU)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)
     texts = sentences(args.sentences)
     tokens = sum(len(tokenizer(t)["input_ids"]) for t in texts)

@@ -65,6 +65,7 @@ def plot_lines_by_layer(panels: Sequence[tuple[str, Mapping[str, Sequence[float]
         sharey: one y scale for all panels.
     """
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     codes = list(dict.fromkeys(code for _, series in panels for code in series))
     colours = lang_colours(codes)
@@ -78,7 +79,9 @@ def plot_lines_by_layer(panels: Sequence[tuple[str, Mapping[str, Sequence[float]
             ax.axhline(hline, color="grey", linestyle=":", linewidth=1.2)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("layer (0 = embeddings)")
-        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not sharey or ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if ylim is not None:
             ax.set_ylim(*ylim)
@@ -88,7 +91,8 @@ def plot_lines_by_layer(panels: Sequence[tuple[str, Mapping[str, Sequence[float]
                     Line2D([], [], color="black", linestyle="--", label=dashed_label or "dashed")]
     if hline is not None:
         handles.append(Line2D([], [], color="grey", linestyle=":", label=hline_label or f"{hline:.3g}"))
-    axes[-1].legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
+    # outside the panels: curves fill the whole plot area, a legend inside would hide some
+    fig.legend(handles=handles, fontsize=8, loc="outside right center")
     fig.suptitle(title)
     return _save(fig, path)
 
