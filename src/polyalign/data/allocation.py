@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.data.io import read_json
 from polyalign.errors import InputError
 
 __all__ = ["PLAN_FORMAT", "AllocationPlan", "read_plan", "write_plan"]
@@ -58,12 +59,7 @@ def read_plan(path: str | Path) -> AllocationPlan:
         InputError: missing file, bad JSON, wrong format tag, bad counts or a sum other than the budget.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("allocation plan not found", where=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"not a JSON allocation plan ({err})", where=str(path)) from None
+    data = read_json(path, "allocation plan")
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise InputError(f"expected a JSON object with \"format\": \"{PLAN_FORMAT}\"", where=str(path))
     for key in ("allocation", "budget"):

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from polyalign.errors import InputError
 
-__all__ = ["iter_lines", "iter_jsonl", "file_sha256", "staged_output_dir", "dump_json_line"]
+__all__ = ["iter_lines", "iter_jsonl", "read_json", "file_sha256", "staged_output_dir", "dump_json_line"]
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
@@ -64,6 +64,17 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(f"expected a JSON object per line, got {type(record).__name__}",
                              where=f"{path}:{number}")
         yield number, record
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """A whole JSON file, with "``what`` not found" / "not a JSON ``what``" as `InputError`s."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", where=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"not a JSON {what} ({err})", where=str(path)) from None
 
 
 def dump_json_line(record: dict[str, Any]) -> str:

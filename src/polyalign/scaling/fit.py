@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from polyalign import langs
+from polyalign.data.io import read_json
 from polyalign.errors import InputError
 from polyalign.scaling.laws import LAWS, Curve, Law
 
@@ -314,12 +315,7 @@ def read_fits(path: str | Path) -> tuple[str, dict[str, Curve]]:
         InputError: missing file, bad JSON, wrong format tag, unknown law or missing parameters.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("fits file not found", where=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"not a JSON fits file ({err})", where=str(path)) from None
+    data = read_json(path, "fits file")
     if not isinstance(data, dict) or data.get("format") != FITS_FORMAT or not isinstance(data.get("languages"), dict):
         raise InputError(f"expected a JSON object with \"format\": \"{FITS_FORMAT}\" and \"languages\" "
                          "(written by 'polyalign scaling fit')", where=str(path))
