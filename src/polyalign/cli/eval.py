@@ -40,7 +40,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR", help="output folder (default: eval-out/<model name>)")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
     parser.add_argument("--max-new-tokens", type=int, help="generation limit (default: per task)")
-    parser.add_argument("--prompt", choices=["paper", "chat", "fewshot"],
+    from polyalign.eval.prompts import PROMPT_MODES  # the variants are data of the prompt module
+
+    parser.add_argument("--prompt", choices=PROMPT_MODES,
                         help="paper: zero-shot Alpaca (papers' setting); chat: the model's chat template; "
                              "fewshot: exemplars (mmlu, ceval, gsm8k). Default: per task")
     parser.add_argument("--num-fewshot", type=int, metavar="K", help="exemplars in fewshot mode (default 5, gsm8k 8)")
