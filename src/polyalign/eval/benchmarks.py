@@ -99,6 +99,15 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
               "ceval/ceval-exam ceval-exam.zip: val/*_val.csv and dev/*_dev.csv (CSV with header)",
               fewshot_files=lambda lang: ("ceval/dev/*_dev.csv",), mc_modes=("loglik", "generate"),
               default_prompt="fewshot"),
+    Benchmark("agieval", "choice", ("en", "zh"), lambda lang: ("agieval/*.jsonl",), "agieval",
+              "ruixiangcui/AGIEval data/v1/*.jsonl (the English or Chinese multiple-choice files are read)",
+              mc_modes=("loglik", "generate")),
+    Benchmark("gaokao", "choice", ("zh",), lambda lang: ("gaokao/Objective_Questions/20*.json",), "gaokao",
+              "OpenLMLab/GAOKAO-Bench Data/Objective_Questions/*.json (single-answer questions are scored)",
+              mc_modes=("loglik", "generate")),
+    Benchmark("qtrans", "translation", tuple(f"{code}-en" for code in langs.MGSM_LANGS if code != "en"),
+              lambda key: (f"qtrans/{key}/test.{split_direction(key)[0]}", f"qtrans/{key}/test.en"), "flores",
+              "any line-aligned question pairs, laid out like the QAlign pairs: qtrans/<x>-en/test.<x> and test.en"),
 ]}
 """All benchmarks by task name."""
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,9 @@ from polyalign.data.readers import read_rows
 from polyalign.errors import InputError
 from polyalign.eval.benchmarks import split_direction
 
-__all__ = ["READERS", "read_records", "parse_number"]
+__all__ = ["READERS", "AGIEVAL_FILES", "read_records", "parse_number"]
+
+log = logging.getLogger(__name__)
 
 _LETTERS = "ABCDEFGHIJ"
 
@@ -166,9 +170,94 @@ def _ceval(paths: list[Path], key: str) -> list[dict[str, Any]]:
     return out
 
 
+# AGIEval's objective multiple-choice files (ruixiangcui/AGIEval data/v1) by language; the cloze files
+# (math, gaokao-mathcloze) have no options and are not read.
+AGIEVAL_FILES = {
+    "en": ("lsat-ar", "lsat-lr", "lsat-rc", "logiqa-en", "sat-math", "sat-en", "sat-en-without-passage", "aqua-rat",
+           "gaokao-english"),
+    "zh": ("logiqa-zh", "jec-qa-kd", "jec-qa-ca", "gaokao-chinese", "gaokao-geography", "gaokao-history",
+           "gaokao-biology", "gaokao-chemistry", "gaokao-physics", "gaokao-mathqa"),
+}
+
+
+def _excluded(name: str, count: int, total: int) -> None:
+    # Multi-answer items need set-valued scoring; they are left out of both benchmarks and counted
+    # here so that the subset is never silent (the task READMEs say the same).
+    if count:
+        log.info("%s: %d of %d items have several correct answers and are not scored", name, count, total)
+
+
+def _agieval(paths: list[Path], key: str) -> list[dict[str, Any]]:
+    out, multi, total = [], 0, 0
+    for path in paths:
+        if path.stem not in AGIEVAL_FILES[key]:
+            continue
+        for number, rec in iter_jsonl(path):
+            where = f"{path}:{number}"
+            total += 1
+            label = _field(rec, "label", where)
+            if isinstance(label, list):
+                if len(label) != 1:
+                    multi += 1
+                    continue
+                label = label[0]
+            options = _field(rec, "options", where)
+            if not isinstance(options, list) or not options:
+                raise InputError("expected a list of options such as [\"(A)...\", \"(B)...\"]", where=where)
+            labels, choices = [], []
+            for option in options:
+                match = re.match(r"\s*\(?([A-J])[).．]\s*", str(option))
+                if not match:
+                    raise InputError(f"option {option!r} does not start with a letter such as (A)", where=where)
+                labels.append(match.group(1))
+                choices.append(str(option)[match.end():].strip())
+            gold = str(label).strip().upper()
+            if gold not in labels:
+                raise InputError(f"label {gold!r} is not one of the options {labels}", where=where)
+            passage = (rec.get("passage") or "").strip()
+            question = str(_field(rec, "question", where)).strip()
+            out.append({"question": f"{passage}\n{question}" if passage else question, "choices": choices,
+                        "labels": labels, "gold": gold, "subject": path.stem})
+    _excluded(f"agieval {key}", multi, total)
+    return out
+
+
+_GAOKAO_OPTION = re.compile(r"(?<![A-Za-z])([A-G])\s*[．.、]")
+
+
+def _gaokao(paths: list[Path], key: str) -> list[dict[str, Any]]:
+    out, multi, total = [], 0, 0
+    for path in paths:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("example"), list):
+            raise InputError('expected GAOKAO-Bench JSON: {"keywords": ..., "example": [{question, answer}]}',
+                             where=str(path))
+        subject = str(data.get("keywords") or path.stem).split("_", 1)[-1]  # 2010-2022_Biology_MCQs -> Biology_MCQs
+        for item, rec in enumerate(data["example"]):
+            where = f"{path}#{item}"
+            total += 1
+            answer = _field(rec, "answer", where)
+            letters = [str(a).strip().upper() for a in (answer if isinstance(answer, list) else [answer])]
+            if len(letters) != 1 or len(letters[0]) != 1:
+                multi += 1
+                continue
+            question = str(_field(rec, "question", where)).strip()
+            # The options are part of the question text ("A．...  B．..."); the letters offered are
+            # those found there, at least A-D.
+            found = {m.group(1) for m in _GAOKAO_OPTION.finditer(question)}
+            last = max(found | {"D"})
+            labels = [letter for letter in _LETTERS if letter <= last]
+            if letters[0] not in labels:
+                raise InputError(f"answer {letters[0]!r} is not an option letter", where=where)
+            out.append({"question": question, "choices": [], "labels": labels, "gold": letters[0], "subject": subject})
+    _excluded(f"gaokao {key}", multi, total)
+    return out
+
+
 READERS: dict[str, Callable[[list[Path], str], list[dict[str, Any]]]] = {
     "tsv_question_answer": _tsv_question_answer, "msvamp": _msvamp, "gsm8k": _gsm8k, "svamp": _svamp,
-    "xcsqa": _xcsqa, "squad": _squad, "flores": _flores, "mmlu": _mmlu, "ceval": _ceval,
+    "xcsqa": _xcsqa, "squad": _squad, "flores": _flores, "mmlu": _mmlu, "ceval": _ceval, "agieval": _agieval,
+    "gaokao": _gaokao,
 }
 """Reader name (`Benchmark.reader`) -> function(paths, language key) -> records."""
 
