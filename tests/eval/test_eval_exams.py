@@ -89,3 +89,20 @@ def test_question_translation_reads_pairs_and_targets_english(tmp_path):
         "Was kostet das Brot?", "What does the bread cost?", "en")
     with pytest.raises(InputError, match="has no language 'en-de'"):
         build_docs("qtrans", "en-de", data_dir=tmp_path)
+
+
+def test_question_translation_prompt_is_qalign_stage_one_format(tmp_path):
+    from polyalign.data.templates import render_alpaca
+
+    _write(tmp_path / "qtrans/sw-en/test.sw", "Juma ana machungwa 3.\n")
+    _write(tmp_path / "qtrans/sw-en/test.en", "Juma has 3 oranges.\n")
+    doc = build_docs("qtrans", "sw-en", data_dir=tmp_path, name_mode="paper")[0]
+    # byte for byte what the question_alignment builder trains on (instruction only, no input)
+    assert doc["prompt"] == render_alpaca(
+        "Translate the following sentences from Swahili (macrolanguage) to English. Juma ana machungwa 3.", "")
+
+
+def test_gaokao_prompt_has_no_empty_options_block(tmp_path):
+    _write(tmp_path / "gaokao/Objective_Questions/2010_History_MCQs.json",
+           json.dumps({"example": [{"question": "问？\nA．甲 B．乙 C．丙 D．丁", "answer": ["A"]}]}, ensure_ascii=False))
+    assert build_docs("gaokao", "zh", data_dir=tmp_path, prompt="chat")[0]["prompt"] == "问？\nA．甲 B．乙 C．丙 D．丁"

@@ -11,26 +11,66 @@
 * ``fewshot`` — plain-text exemplars then the question, for benchmarks that define exemplars:
   MMLU/C-Eval (the first k dev questions of the same subject, as Hendrycks' ``evaluate.py`` and the
   C-Eval reference code do) and GSM8K (the first k training problems with their worked solutions).
+* ``pot`` — program of thought (issue 09; numeric tasks): the Alpaca prompt whose instruction is
+  the native question, a blank line and the English request for a program that prints the answer,
+  exactly the instruction the data builder's ``code`` response style trains
+  (`polyalign.data.builders.response_alignment`); the program is executed (`polyalign.eval.programs`).
+* ``direct`` / ``rationale`` — commonsense multiple choice (xCSQA): the Alpaca prompt whose
+  instruction is the question and an "Answer Choices: (A) ... (B) ..." line, exactly the instruction
+  the builder's ``choice`` style trains. The builder trains one instruction for both outputs ("The
+  answer is (B)." alone, or after a rationale), so the two variants share the text and differ in
+  the generation budget (`MODE_GENERATION`) and in how the letter is read: ``rationale`` reads only
+  the final answer statement (`polyalign.eval.scorers.extract_final_choice`).
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import string
 from pathlib import Path
 from typing import Any, Literal
 
 from polyalign import langs
+from polyalign.data.builders.response_alignment import ResponseAlignmentOptions, format_choices
 from polyalign.data.templates import render_alpaca
 from polyalign.errors import InputError
 
-__all__ = ["PromptMode", "PROMPT_MODES", "TASKS_DIR", "instruction_input", "render", "fewshot_prompt",
-           "qa_labels"]
+__all__ = ["PromptMode", "PROMPT_MODES", "MODE_TASKS", "MODE_GENERATION", "POT_INSTRUCTION", "TASKS_DIR",
+           "instruction_input", "variant_instruction", "render", "fewshot_prompt", "qa_labels", "check_mode",
+           "generation_kwargs"]
 
-PromptMode = Literal["paper", "chat", "fewshot"]
-PROMPT_MODES: tuple[str, ...] = ("paper", "chat", "fewshot")
+PromptMode = Literal["paper", "chat", "fewshot", "pot", "direct", "rationale"]
+PROMPT_MODES: tuple[str, ...] = ("paper", "chat", "fewshot", "pot", "direct", "rationale")
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 """The lm-eval task pack shipped in the package (``lm_eval --include_path`` this folder)."""
+
+MODE_TASKS: dict[str, frozenset[str]] = {
+    "pot": frozenset({"mgsm", "msvamp", "gsm8k", "svamp"}),
+    "direct": frozenset({"xcsqa"}),
+    "rationale": frozenset({"xcsqa"}),
+}
+"""Variants that only some benchmarks have; a benchmark opts in with ``class: !function utils.Task``
+in its template (so the variant's generation settings apply) and a name here."""
+
+POT_INSTRUCTION = ResponseAlignmentOptions().code_instruction
+"""Appended to the question after a blank line: the builder's default, so evaluation asks for
+exactly what stage II trained."""
+
+# Stops for code: the Alpaca turn markers, never "\n\n### " (a Python comment can start a line with
+# "### "), and a closing fence followed by a blank line (the program is over, prose follows; the
+# cut-off text still holds the whole block, `polyalign.exec.extract_program` reads unclosed fences).
+_POT_STOPS = ["### Instruction", "### Input:", "### Response:", "```\n\n"]
+MODE_GENERATION: dict[str, dict[str, Any]] = {
+    # Trained outputs fit in 512 tokens with their prompt (stage II max length); 768 leaves room
+    # for a verbose program from a model not trained on the format.
+    "pot": {"until": _POT_STOPS, "max_gen_toks": 768},
+    # "The answer is (B)." is 7 tokens; room for a chat model's "The correct answer is (B) ...".
+    "direct": {"max_gen_toks": 64},
+    # A CSQA-style rationale is one to three sentences; 512 = the training length.
+    "rationale": {"max_gen_toks": 512},
+}
+"""Generation settings a variant puts over its template's ``generation_kwargs`` (`generation_kwargs`)."""
 
 # Few-shot multiple-choice framing by language: (header with {subject}, answer label). English is
 # Hendrycks' MMLU wording; Chinese is the C-Eval reference prompt.
@@ -55,6 +95,27 @@ def _options(record: dict[str, Any]) -> str:
     return "\n".join(f"{label}. {text}" for label, text in zip(record["labels"], record["choices"]))
 
 
+def _answer_choices(record: dict[str, Any]) -> str:
+    """The builder's "Answer Choices: (A) x (B) y" line, with the record's own labels if unusual."""
+    labels = list(record["labels"])
+    if labels == list(string.ascii_uppercase[:len(labels)]):
+        return format_choices(list(record["choices"]))
+    return "Answer Choices: " + " ".join(f"({label}) {text}" for label, text in zip(labels, record["choices"]))
+
+
+def check_mode(task: str, mode: str) -> None:
+    """Raise `InputError` unless ``task`` has the prompt variant ``mode``."""
+    if mode not in PROMPT_MODES:
+        raise InputError(f"unknown prompt variant {mode!r}; expected one of {', '.join(PROMPT_MODES)}")
+    if mode in MODE_TASKS and task not in MODE_TASKS[mode]:
+        raise InputError(f"task {task} has no --prompt {mode} (it is for {', '.join(sorted(MODE_TASKS[mode]))})")
+
+
+def generation_kwargs(mode: str | None, base: dict[str, Any] | None) -> dict[str, Any]:
+    """A template's ``generation_kwargs`` with the prompt variant's settings put over them."""
+    return {**(base or {}), **MODE_GENERATION.get(mode or "", {})}
+
+
 def instruction_input(task: str, kind: str, key: str, record: dict[str, Any], *,
                       name_mode: str = "english") -> tuple[str, str]:
     """The (instruction, input) pair of the zero-shot prompt of one record."""
@@ -67,15 +128,29 @@ def instruction_input(task: str, kind: str, key: str, record: dict[str, Any], *,
     if kind == "translation":
         src, tgt = key.split("-")
         names = (langs.language_name(src, name_mode), langs.language_name(tgt, name_mode))  # type: ignore[arg-type]
-        return f"Translate the following sentences from {names[0]} to {names[1]}.", record["source"]
+        request = f"Translate the following sentences from {names[0]} to {names[1]}."
+        if task == "qtrans":  # QAlign stage I's training format: request + question, no input
+            return f"{request} {record['source']}", ""
+        return request, record["source"]
     if kind == "choice":
-        return f"{record['question']}\n{_options(record)}", ""
+        # GAOKAO-Bench questions carry their options in the text (no separate choices)
+        return (f"{record['question']}\n{_options(record)}" if record["choices"] else record["question"]), ""
     raise ValueError(f"unknown kind {kind!r}")
 
 
+def variant_instruction(mode: str, kind: str, record: dict[str, Any]) -> str:
+    """The instruction of the ``pot``, ``direct`` and ``rationale`` prompts (as stage II trains them)."""
+    if mode == "pot" and kind == "numeric":
+        return f"{record['question']}\n\n{POT_INSTRUCTION}"
+    if mode in ("direct", "rationale") and kind == "choice":
+        return f"{record['question']}\n{_answer_choices(record)}"
+    raise InputError(f"--prompt {mode} is not defined for {kind} tasks")
+
+
 def render(mode: str, instruction: str, input: str = "") -> str:  # noqa: A002 - Alpaca's field name
-    """The prompt text lm-eval's ``doc_to_text`` returns: Alpaca for ``paper``, the user turn for ``chat``."""
-    if mode == "paper":
+    """The prompt text lm-eval's ``doc_to_text`` returns: Alpaca for ``paper`` and the stage-II
+    variants (``pot``, ``direct``, ``rationale``), the user turn for ``chat``."""
+    if mode in ("paper", "pot", "direct", "rationale"):
         return render_alpaca(instruction, input)
     if mode == "chat":
         return f"{instruction}\n\n{input.rstrip()}" if input.strip() else instruction
