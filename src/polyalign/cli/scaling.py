@@ -19,7 +19,7 @@ from polyalign.scaling.fit import fit_all, read_fits, read_results, write_fits
 from polyalign.scaling.laws import LAWS
 from polyalign.scaling.plot import fits_table, plot_fit
 
-__all__ = ["register", "run_fit", "run_allocate"]
+__all__ = ["register", "run_sweep_command", "run_fit", "run_allocate"]
 
 _LAWS_HELP = "\n".join(f"      {name:<6} y = {law.formula}" for name, law in LAWS.items())
 
@@ -147,12 +147,54 @@ def run_allocate(args: argparse.Namespace) -> int:
     return 0
 
 
+_SWEEP_HELP = """\
+Run the data-size sweep a scaling law is fitted on: for each language and size in the recipe, build
+the subset (nested, seeded), train on it, evaluate, and append one row to OUT/results.csv
+(lang, n_examples, metric, value, run_dir) — the input of 'scaling fit'. Finished runs are skipped,
+so rerunning the same command after an interruption continues where it stopped.
+
+A sweep recipe names a data recipe, a train recipe and one eval task + metric:
+  name: qalign-stage1-smollm2
+  out: runs/scaling/qalign-stage1-smollm2
+  langs: [de, zh]
+  sizes: [16, 32, 64, 128, 256]
+  data: qalign-stage1                      # its sources use {lang}; count=n is set on each
+  data_overrides: [data_root=../shared/data/qalign-question-pairs]
+  train: qalign-stage1-smollm2-lora        # stage 0 gets the subset
+  eval: {task: qtrans, metric: chrf++, data_dir: runs/qtrans-data, limit: 40}
+
+example:
+  polyalign scaling sweep qalign-stage1-smollm2
+  polyalign scaling fit runs/scaling/qalign-stage1-smollm2/results.csv --out runs/scaling/qalign-stage1-smollm2
+"""
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Handler of ``polyalign scaling sweep``."""
+    from polyalign.config import load_config
+    from polyalign.recipes import find_recipe
+    from polyalign.scaling.sweep import SweepConfig, run_sweep
+
+    cfg = load_config(SweepConfig, find_recipe(args.recipe, "scaling"), args.overrides)
+    csv_path = run_sweep(cfg, progress=False if args.no_progress else None)
+    print(f"results: {csv_path}")
+    print(f"next: polyalign scaling fit {csv_path} --metric {cfg.eval.metric} --out {csv_path.parent}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``scaling`` with subcommands ``fit`` and ``allocate`` to the top-level subparsers."""
+    """Add ``scaling`` with subcommands ``sweep``, ``fit`` and ``allocate`` to the top-level subparsers."""
     raw = argparse.RawDescriptionHelpFormatter
     parser = commands.add_parser("scaling", help="fit scaling laws of translation data; allocate a data budget",
                                  description=_SCALING_HELP, formatter_class=raw)
     sub = parser.add_subparsers(dest="scaling_command", metavar="SUBCOMMAND", required=True)
+
+    sweep = sub.add_parser("sweep", help="train and evaluate one run per language and data size (CSV rows)",
+                           description=_SWEEP_HELP, formatter_class=raw)
+    sweep.add_argument("recipe", help="sweep recipe: a YAML file or a shipped name")
+    sweep.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides, e.g. sizes=[50,100]")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=run_sweep_command)
 
     fit = sub.add_parser("fit", help="fit scaling laws per language from a results CSV",
                          description=_FIT_HELP, formatter_class=raw)
