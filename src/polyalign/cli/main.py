@@ -17,6 +17,7 @@ from polyalign.cli import analyze as analyze_cmd
 from polyalign.cli import data as data_cmd
 from polyalign.cli import eval as eval_cmd
 from polyalign.cli import models as models_cmd
+from polyalign.cli import quickstart as quickstart_cmd
 from polyalign.cli import scaling as scaling_cmd
 from polyalign.cli import train as train_cmd
 from polyalign.cli import vocab as vocab_cmd
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"polyalign {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    quickstart_cmd.register(commands)
     data_cmd.register(commands)
     models_cmd.register(commands)
     vocab_cmd.register(commands)

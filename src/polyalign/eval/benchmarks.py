@@ -15,7 +15,7 @@ from typing import Literal
 from polyalign import langs
 from polyalign.errors import InputError
 
-__all__ = ["Benchmark", "BENCHMARKS", "Kind", "get_benchmark", "flores_directions", "split_direction"]
+__all__ = ["Benchmark", "BENCHMARKS", "STARTER_LANGS", "Kind", "get_benchmark", "flores_directions", "split_direction"]
 
 Kind = Literal["numeric", "qa", "choice", "translation"]
 
@@ -45,6 +45,8 @@ class Benchmark:
     ``generate`` = letter read from generated text)."""
     default_prompt: str = "paper"
     """Prompt variant a plain run uses."""
+    builtin: bool = False
+    """The files ship with polyalign (``polyalign/assets``), searched after every other root."""
 
 
 def flores_directions() -> tuple[str, ...]:
@@ -65,6 +67,9 @@ def _flores_files(key: str) -> tuple[str, ...]:
     src, tgt = split_direction(key)
     return tuple(f"flores/devtest/{langs.get(code).flores}.devtest" for code in (src, tgt))
 
+
+STARTER_LANGS = ("en", "de", "fr", "es", "ru", "zh", "ja", "sw", "th")
+"""Languages of the starter data (`polyalign.assets` starter/): English and eight others in five scripts."""
 
 # mSVAMP covers the QAlign languages plus English: MGSM's set without Telugu (REFERENCE.md, Paper C).
 _MSVAMP_LANGS = tuple(code for code in langs.MGSM_LANGS if code != "te")
@@ -105,6 +110,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("gaokao", "choice", ("zh",), lambda lang: ("gaokao/Objective_Questions/20*.json",), "gaokao",
               "OpenLMLab/GAOKAO-Bench Data/Objective_Questions/*.json (single-answer questions are scored)",
               mc_modes=("loglik", "generate")),
+    Benchmark("starter", "numeric", STARTER_LANGS, lambda lang: (f"starter/test.{lang}.tsv",), "tsv_question_answer",
+              "the starter data shipped with polyalign (polyalign/assets/starter; see its README)", builtin=True),
     Benchmark("qtrans", "translation", tuple(f"{code}-en" for code in langs.MGSM_LANGS if code != "en"),
               lambda key: (f"qtrans/{key}/test.{split_direction(key)[0]}", f"qtrans/{key}/test.en"), "flores",
               "any line-aligned question pairs, laid out like the QAlign pairs: qtrans/<x>-en/test.<x> and test.en"),

@@ -4,6 +4,7 @@ Search order for every file (first hit wins): ``--data-dir``, ``$POLYALIGN_DATA_
 cache (``$POLYALIGN_DATA_CACHE``, default ``~/.cache/polyalign/data``). When a benchmark has a hub
 mirror with the upstream file names and the machine is not offline (``HF_HUB_OFFLINE``,
 ``HF_DATASETS_OFFLINE`` or ``POLYALIGN_OFFLINE`` set to 1), missing files are fetched into the cache.
+Benchmarks whose files ship with polyalign (``builtin``) also look in ``polyalign/assets`` last.
 Otherwise a missing file is an `InputError` listing every missing file with the path it should have.
 """
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "POLYALIGN_DATA_DIR"
 DATA_CACHE_ENV = "POLYALIGN_DATA_CACHE"
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+"""Data shipped in the package (the starter set), searched last for `Benchmark.builtin` tasks."""
 _OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "POLYALIGN_OFFLINE")
 
 
@@ -57,7 +60,7 @@ def resolve_files(bench: Benchmark, key: str, data_dir: str | os.PathLike[str] |
     spec = bench.fewshot_files if fewshot else bench.files
     if spec is None:
         raise InputError(f"task {bench.name} defines no few-shot exemplars; use --prompt paper or chat")
-    roots = data_roots(data_dir)
+    roots = data_roots(data_dir) + ([ASSETS_DIR] if bench.builtin else [])
     found: list[Path] = []
     missing: list[str] = []
     for rel in spec(key):

@@ -1,0 +1,121 @@
+"""The quickstart's measurements of one model, and the starter data laid out for them.
+
+Each measurement reuses a polyalign command's engine, so the quickstart's numbers mean what the
+same numbers mean elsewhere:
+
+* ``polyalign eval --tasks qtrans`` (X→English question translation in QAlign's stage-I prompt):
+  chrF++ and the share of translations in English;
+* the log-likelihood of the reference English question under the same prompt, per token — the
+  training objective of stage I, measured on held-apart questions (`polyalign.infer.loglik`);
+* ``polyalign eval --tasks starter --prompt chat`` (answering the question with the chat template):
+  accuracy and the share of answers in the question's language;
+* ``polyalign analyze alignment`` (run once after training on both models): retrieval of the
+  parallel English question from hidden states, centred, averaged over layers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from polyalign.quickstart.plan import Sizes
+
+__all__ = ["write_starter_layouts", "measure_model", "retrieval_by_lang", "STARTER_DIR"]
+
+log = logging.getLogger(__name__)
+
+STARTER_DIR = Path(__file__).resolve().parents[1] / "assets" / "starter"
+
+
+def _questions(split: str, lang: str) -> list[str]:
+    path = STARTER_DIR / f"{split}.{lang}.tsv"
+    return [line.split("\t", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_starter_layouts(out: Path, langs: list[str], sizes: Sizes) -> dict[str, Path]:
+    """Write the starter questions in the layouts the engines read; returns the folders.
+
+    * ``pairs/<x>-en/train.<x|en>``: the first ``sizes.train`` training pairs (QAlign layout, read by
+      the ``qalign-stage1`` data recipe);
+    * ``eval-data/qtrans/<x>-en/test.<x|en>``: every held-apart pair (the ``qtrans`` task's layout);
+    * ``eval-data/starter/test.<lang>.tsv``: the held-apart questions with answers (``starter`` task);
+    * ``align/test.<lang>``: held-apart questions, one per line, for the alignment analysis.
+    """
+    folders = {"pairs": out / "pairs", "eval_data": out / "eval-data", "align": out / "align"}
+    english = {split: _questions(split, "en") for split in ("train", "test")}
+    (folders["align"]).mkdir(parents=True, exist_ok=True)
+    (folders["eval_data"] / "starter").mkdir(parents=True, exist_ok=True)
+    for lang in ["en", *langs]:
+        source = (STARTER_DIR / f"test.{lang}.tsv").read_text(encoding="utf-8")
+        (folders["eval_data"] / "starter" / f"test.{lang}.tsv").write_text(source, encoding="utf-8")
+    (folders["align"] / "test.en").write_text("\n".join(english["test"][:sizes.align]) + "\n", encoding="utf-8")
+    for lang in langs:
+        train, test = _questions("train", lang), _questions("test", lang)
+        if len(train) != len(english["train"]) or len(test) != len(english["test"]):
+            raise RuntimeError(f"starter data: {lang} and en differ in length")  # a packaging bug, not input
+        for folder, name, x_side, en_side in (
+                (folders["pairs"] / f"{lang}-en", "train", train[:sizes.train], english["train"][:sizes.train]),
+                (folders["eval_data"] / "qtrans" / f"{lang}-en", "test", test, english["test"])):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.{lang}").write_text("\n".join(x_side) + "\n", encoding="utf-8")
+            (folder / f"{name}.en").write_text("\n".join(en_side) + "\n", encoding="utf-8")
+        (folders["align"] / f"test.{lang}").write_text("\n".join(test[:sizes.align]) + "\n", encoding="utf-8")
+    return folders
+
+
+def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_data: Path, *,
+                  batch_size: int = 8) -> dict[str, dict[str, float | None]]:
+    """Every per-language measurement but retrieval; evaluation outputs go to ``out/<task>``."""
+    from polyalign.eval.config import EvalConfig
+    from polyalign.eval.runner import run_eval
+
+    directions = [f"{lang}-en" for lang in langs]
+    translate = run_eval(EvalConfig(tasks=["qtrans"], out=str(out / "qtrans"), model=model, langs=directions,
+                                    data_dir=str(eval_data), limit=sizes.translate, name_mode="paper",
+                                    batch_size=batch_size, max_new_tokens=96))["results"]["qtrans"]
+    answer = run_eval(EvalConfig(tasks=["starter"], out=str(out / "starter"), model=model, langs=["en", *langs],
+                                 data_dir=str(eval_data), limit=sizes.answer, prompt="chat", batch_size=batch_size,
+                                 max_new_tokens=160))["results"]["starter"]
+    logprob = reference_logprob(model, langs, sizes.loglik, eval_data, batch_size=batch_size)
+    metrics: dict[str, dict[str, float | None]] = {}
+    for lang in ["en", *langs]:
+        row = translate.get(f"{lang}-en", {})
+        metrics[lang] = {"chrf": row.get("chrf++"), "ref_logprob": logprob.get(lang),
+                         "translation_in_english": _percent(row.get("lang_match")),
+                         "answer_lang_match": _percent(answer[lang].get("lang_match")),
+                         "acc": _percent(answer[lang].get("acc"))}
+    return metrics
+
+
+def _percent(value: Any) -> float | None:
+    return None if value is None else 100.0 * float(value)
+
+
+def reference_logprob(model: str, langs: list[str], limit: int, eval_data: Path, *,
+                      batch_size: int = 8) -> dict[str, float]:
+    """Mean per-token log-probability of the reference English question given the stage-I prompt."""
+    from polyalign.eval.docs import build_docs
+    from polyalign.infer.loglik import encode_pair, loglikelihoods
+    from polyalign.models.loading import load_model, load_tokenizer
+
+    net, tokenizer = load_model(model), load_tokenizer(model)
+    out = {}
+    for lang in langs:
+        docs = build_docs("qtrans", f"{lang}-en", data_dir=eval_data, name_mode="paper")[:limit]
+        pairs = [(doc["prompt"], doc["target"]) for doc in docs]
+        scores = loglikelihoods(net, tokenizer, pairs, batch_size=batch_size)
+        tokens = sum(len(encode_pair(tokenizer, ctx, cont)[1]) for ctx, cont in pairs)
+        out[lang] = sum(score for score, _ in scores) / tokens
+    del net
+    return out
+
+
+def retrieval_by_lang(alignment: dict[str, Any]) -> list[dict[str, float]]:
+    """Per model of an alignment analysis: language → retrieval (both directions, mean over layers), %."""
+    rows = []
+    for model in alignment["models"]:
+        rows.append({lang: 100.0 * sum((r["retrieval_to_pivot"] + r["retrieval_from_pivot"]) / 2
+                                       for r in info["by_layer"]) / len(info["by_layer"])
+                     for lang, info in model["langs"].items()})
+    return rows

@@ -1,0 +1,155 @@
+"""`polyalign quickstart`: measure an English-centric model, align it (QAlign stage I), measure again.
+
+Steps, each recorded in ``OUT/quickstart.json`` as it finishes, so that rerunning the same command
+after an interruption skips what is done (and training resumes from its last checkpoint):
+
+1. ``model``   pull / resolve the model; its tokenizer must have a chat template;
+2. ``data``    lay the starter data out for the engines (`polyalign.quickstart.measure`);
+3. ``before``  measure the base model;
+4. ``train``   build the stage-I mixture (recipe ``qalign-stage1``) and train (recipe
+   ``qalign-stage1-smollm2-lora`` unless told otherwise);
+5. ``after``   measure the aligned model;
+6. ``align``   layer-wise retrieval of parallel questions in both models;
+7. ``report``  ``OUT/report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from polyalign.config import load_config, save_config, to_dict
+from polyalign.errors import InputError
+from polyalign.quickstart.measure import measure_model, retrieval_by_lang, write_starter_layouts
+from polyalign.quickstart.plan import METRICS, QuickstartConfig, Sizes, sizes_for
+
+__all__ = ["run_quickstart", "STATE_FILE", "STEP_WEIGHTS"]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "quickstart.json"
+STEP_WEIGHTS = {"model": 3, "data": 1, "before": 26, "train": 35, "after": 26, "align": 8, "report": 1}
+"""Rough share of the run each step takes (measured on 2 cores); drives the progress bar's ETA."""
+
+
+def run_quickstart(cfg: QuickstartConfig, *, progress: bool | None = None) -> dict[str, Any]:
+    """Run (or resume) a quickstart; returns the state written to ``OUT/quickstart.json``."""
+    from tqdm.auto import tqdm
+
+    cfg.validate()
+    out = Path(cfg.out)
+    sizes = sizes_for(cfg.budget_minutes, len(cfg.langs))
+    state = _load_state(out, cfg, sizes)
+    save_config(cfg, out)
+    steps: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+        ("model", lambda s: _model(s, cfg)), ("data", lambda s: _data(s, out, cfg, sizes)),
+        ("before", lambda s: _measure(s, "before", s["model_path"], out, cfg, sizes)),
+        ("train", lambda s: _train(s, out, cfg)),
+        ("after", lambda s: _measure(s, "after", s["trained_model"], out, cfg, sizes)),
+        ("align", lambda s: _align(s, out, cfg, sizes)), ("report", lambda s: _report(s, out))]
+    bar = tqdm(total=sum(STEP_WEIGHTS.values()), desc="quickstart", unit="%", disable=progress is False,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]")
+    for name, step in steps:
+        if state["steps"].get(name, {}).get("status") == "done":
+            bar.update(STEP_WEIGHTS[name])
+            continue
+        bar.set_postfix_str(name)
+        started = time.monotonic()
+        step(state)
+        state["steps"][name] = {"status": "done", "seconds": round(time.monotonic() - started, 1)}
+        _save_state(out, state)
+        bar.update(STEP_WEIGHTS[name])
+    bar.close()
+    return state
+
+
+def _load_state(out: Path, cfg: QuickstartConfig, sizes: Sizes) -> dict[str, Any]:
+    path = out / STATE_FILE
+    settings = {"model": cfg.model, "langs": cfg.langs, "budget_minutes": cfg.budget_minutes,
+                "train_recipe": cfg.train_recipe, "seed": cfg.seed}
+    if path.is_file():
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if state.get("settings") != settings:
+            raise InputError(f"{out} holds a quickstart with other settings ({state.get('settings')}); "
+                             "use another --out or delete it")
+        return state
+    out.mkdir(parents=True, exist_ok=True)
+    return {"kind": "polyalign-quickstart/1", "settings": settings, "model": cfg.model, "langs": cfg.langs,
+            "budget_minutes": cfg.budget_minutes, "sizes": to_dict(sizes), "metrics": METRICS,
+            "before": {}, "after": {}, "steps": {},
+            "dirs": {"eval_before": "eval-before", "eval_after": "eval-after", "train": "train",
+                     "analysis": "analysis"}}
+
+
+def _save_state(out: Path, state: dict[str, Any]) -> None:
+    tmp = out / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out / STATE_FILE)  # never a half-written state file after an interruption
+
+
+def _model(state: dict[str, Any], cfg: QuickstartConfig) -> None:
+    from polyalign.models.loading import load_tokenizer, resolve_model
+
+    path = resolve_model(cfg.model)
+    if not getattr(load_tokenizer(path), "chat_template", None):
+        raise InputError(f"model {cfg.model!r}: its tokenizer has no chat template; the quickstart asks questions "
+                         "through it — use an instruction-tuned (chat) model")
+    state["model_path"] = path
+
+
+def _data(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
+    folders = write_starter_layouts(out / "data", cfg.langs, sizes)
+    state["data"] = {name: str(path) for name, path in folders.items()}
+
+
+def _measure(state: dict[str, Any], when: str, model: str, out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
+    measured = measure_model(model, out / state["dirs"][f"eval_{when}"], cfg.langs, sizes,
+                             Path(state["data"]["eval_data"]))
+    for lang, row in measured.items():
+        state[when].setdefault(lang, {}).update(row)
+
+
+def _train(state: dict[str, Any], out: Path, cfg: QuickstartConfig) -> None:
+    from polyalign.data.build import build_data
+    from polyalign.data.recipe import DataBuildConfig
+    from polyalign.recipes import find_recipe
+    from polyalign.train.config import TrainRecipe
+    from polyalign.train.recipe import run_recipe
+
+    data_out = out / "data" / "stage1"
+    if not (data_out / "data_card.json").is_file():
+        data_cfg = load_config(DataBuildConfig, find_recipe("qalign-stage1", "data"),
+                               [f"data_root={state['data']['pairs']}", f"langs=[{','.join(cfg.langs)}]",
+                                f"out={data_out}", f"seed={cfg.seed}"])
+        build_data(data_cfg, overwrite=True, progress=False)
+    recipe = load_config(TrainRecipe, find_recipe(cfg.train_recipe, "train"),
+                         [f"model={state['model_path']}", f"out={out / state['dirs']['train']}",
+                          f"stages.0.data={data_out / 'train.jsonl'}", f"seed={cfg.seed}"])
+    run_dir = run_recipe(recipe, resume=True)
+    state["trained_model"] = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))["final_model"]
+
+
+def _align(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
+    from polyalign.analysis.run_alignment import AlignmentConfig, analyze_alignment
+
+    folder = Path(state["data"]["align"])
+    data = analyze_alignment(AlignmentConfig(
+        model=state["model_path"], compare_model=state["trained_model"], out=str(out / state["dirs"]["analysis"]),
+        parallel=[f"{lang}={folder / f'test.{lang}'}" for lang in ["en", *cfg.langs]], langs=cfg.langs,
+        limit=sizes.align))
+    for when, row in zip(("before", "after"), retrieval_by_lang(data)):
+        for lang, value in row.items():
+            state[when].setdefault(lang, {})["retrieval"] = value
+
+
+def _report(state: dict[str, Any], out: Path) -> None:
+    try:
+        from polyalign.report import build_report
+    except ImportError:  # the report module is optional for the pipeline's own tests
+        log.warning("polyalign.report is not available: no HTML report written")
+        return
+    state["report"] = str(build_report(out))

@@ -1,0 +1,87 @@
+"""What a quickstart run does, sized to a time budget.
+
+The default budget (15 minutes on 2 CPU cores with SmolLM2-135M-Instruct) was set from measured step
+times (see ``benchmarks/`` and the quickstart's own ``quickstart.json``, which records every step's
+seconds): sizes scale linearly with ``--budget-minutes`` and are clamped to what the starter data
+holds (200 training and 50 held-apart questions per language).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from polyalign import langs
+from polyalign.errors import InputError
+from polyalign.eval.benchmarks import STARTER_LANGS
+
+__all__ = ["QuickstartConfig", "Sizes", "sizes_for", "METRICS", "DEFAULT_MODEL", "DEFAULT_BUDGET_MINUTES"]
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_BUDGET_MINUTES = 15.0
+TRAIN_AVAILABLE, TEST_AVAILABLE = 200, 50
+
+
+@dataclass
+class QuickstartConfig:
+    """Settings of one quickstart (saved as ``OUT/config.yaml``)."""
+
+    out: str = "quickstart-out"
+    model: str = DEFAULT_MODEL
+    """Zoo name, local folder or hub id; its tokenizer needs a chat template."""
+    langs: list[str] = field(default_factory=lambda: [code for code in STARTER_LANGS if code != "en"])
+    """Languages to align to English (a subset of the starter languages)."""
+    budget_minutes: float = DEFAULT_BUDGET_MINUTES
+    """Wall-clock target on 2 CPU cores; scales the data sizes."""
+    train_recipe: str = "qalign-stage1-smollm2-lora"
+    """Train recipe whose first stage is question alignment (LoRA by default)."""
+    seed: int = 1234
+
+    def validate(self) -> None:
+        if self.budget_minutes <= 0:
+            raise InputError(f"--budget-minutes must be > 0, got {self.budget_minutes:g}")
+        codes = [langs.get(code).code for code in self.langs]
+        unknown = [code for code in codes if code not in STARTER_LANGS or code == "en"]
+        if unknown or not codes:
+            raise InputError(f"--langs: the starter data has {', '.join(c for c in STARTER_LANGS if c != 'en')}; "
+                             f"got {', '.join(unknown) or 'none'}")
+        self.langs = list(dict.fromkeys(codes))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Examples per language for each measurement and for training."""
+
+    train: int
+    """Question pairs per language for stage I."""
+    translate: int
+    """Held-apart questions per language translated to English (chrF++, response language)."""
+    loglik: int
+    """Held-apart questions per language for the reference log-likelihood."""
+    answer: int
+    """Held-apart questions per language answered (accuracy, answer language)."""
+    align: int
+    """Held-apart parallel questions per language for layer-wise retrieval."""
+
+
+def sizes_for(budget_minutes: float, n_langs: int) -> Sizes:
+    """Sizes for a budget; the 15-minute default fits 8 languages on 2 cores."""
+    scale = budget_minutes / DEFAULT_BUDGET_MINUTES * 8 / max(n_langs, 1)
+
+    def clamp(base: float, low: int, high: int) -> int:
+        return max(low, min(high, round(base * scale)))
+
+    return Sizes(train=clamp(64, 8, TRAIN_AVAILABLE), translate=clamp(12, 4, TEST_AVAILABLE),
+                 loglik=clamp(50, 10, TEST_AVAILABLE), answer=clamp(6, 2, TEST_AVAILABLE),
+                 align=clamp(50, 10, TEST_AVAILABLE))
+
+
+METRICS: dict[str, dict[str, object]] = {
+    "chrf": {"label": "X→en question translation, chrF++", "higher_is_better": True},
+    "ref_logprob": {"label": "log-likelihood of the reference English question, per token", "higher_is_better": True},
+    "translation_in_english": {"label": "translations in English, %", "higher_is_better": True},
+    "retrieval": {"label": "retrieval of the parallel English question (mean over layers), %",
+                  "higher_is_better": True},
+    "answer_lang_match": {"label": "answers in the question's language, %", "higher_is_better": True},
+    "acc": {"label": "math accuracy (not expected to move at this size), %", "higher_is_better": True},
+}
+"""The headline measurements, in table order (``quickstart.json`` carries the same labels)."""
