@@ -1,4 +1,4 @@
-# Two entry points a newcomer needs: `make demo` (install + main job) and `make test`.
+# Two entry points a newcomer needs: `make quickstart` (install + the main job) and `make test`.
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
@@ -6,7 +6,7 @@ PIP     := $(VENV)/bin/pip
 # Set TORCH_SPEC= (empty) to let pip pick torch for your hardware.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test test-slow demo bench clean
+.PHONY: install test test-slow quickstart demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +23,12 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow
 
+# The main job: measure the embedded SmolLM2 in 8 languages, align it (QAlign stage I), measure
+# again, write quickstart-out/report.html (~15 min on 2 CPU cores; rerun to resume).
+quickstart: install
+	$(VENV)/bin/polyalign quickstart
+
+# A one-minute look at the data side: builds QAlign stage-I data from the shipped sample.
 demo: install
 	$(VENV)/bin/polyalign data build qalign-stage1-sample --overwrite
 

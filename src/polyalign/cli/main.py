@@ -18,6 +18,7 @@ from polyalign.cli import data as data_cmd
 from polyalign.cli import eval as eval_cmd
 from polyalign.cli import models as models_cmd
 from polyalign.cli import quickstart as quickstart_cmd
+from polyalign.cli import report as report_cmd
 from polyalign.cli import scaling as scaling_cmd
 from polyalign.cli import train as train_cmd
 from polyalign.cli import vocab as vocab_cmd
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(commands)
     eval_cmd.register(commands)
     analyze_cmd.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -147,9 +147,7 @@ def _align(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes
 
 
 def _report(state: dict[str, Any], out: Path) -> None:
-    try:
-        from polyalign.report import build_report
-    except ImportError:  # the report module is optional for the pipeline's own tests
-        log.warning("polyalign.report is not available: no HTML report written")
-        return
+    from polyalign.report import build_report
+
+    _save_state(out, state)  # the report reads quickstart.json: it must hold the alignment numbers
     state["report"] = str(build_report(out))
