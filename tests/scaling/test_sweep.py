@@ -85,3 +85,9 @@ def test_sweep_writes_one_row_per_run_and_resumes(sweep_recipe):
 def test_bad_sweep_recipes_fail_before_training(sweep_recipe, override, message):
     result = run_cli("scaling", "sweep", str(sweep_recipe), override)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_sweep_folder_refuses_rows_from_other_recipes(sweep_recipe):
+    assert run_cli("scaling", "sweep", str(sweep_recipe), "sizes=[2]", "baseline=false").returncode == 0
+    result = run_cli("scaling", "sweep", str(sweep_recipe), "sizes=[2]", "baseline=false", "eval.limit=1")
+    assert result.returncode == 2 and "holds a sweep run with other recipes or eval settings" in result.stderr

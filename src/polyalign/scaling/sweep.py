@@ -19,6 +19,7 @@ reused, training resumes from its checkpoints, evaluation from its samples).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.config import load_config, save_config
+from polyalign.config import load_config, save_config, to_dict
 from polyalign.errors import InputError
 
 __all__ = ["SweepConfig", "SweepEval", "run_sweep", "finished_runs", "CSV_COLUMNS"]
@@ -105,6 +106,26 @@ def _append_row(csv_path: Path, row: dict[str, Any]) -> None:
         writer.writerow(row)
 
 
+def _claim(out: Path, cfg: SweepConfig, recipes: dict[str, Any]) -> None:
+    """Mark ``out`` as this sweep's; rows of a sweep with other recipes must never be reused.
+
+    Languages and sizes may change between runs (rows are per point); anything that changes what a
+    point means — the recipes, their overrides, the eval settings — may not.
+    """
+    settings = {**to_dict(cfg), **recipes}
+    for key in ("langs", "sizes", "baseline", "out", "name"):
+        settings.pop(key)
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    marker = out / "sweep.json"
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+        raise InputError(f"{out} holds a sweep run with other recipes or eval settings; its rows would not be "
+                         "comparable — use another out or delete the folder", where=str(marker))
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out, "sweep.yaml")
+    marker.write_text(json.dumps({"fingerprint": fingerprint, "settings": settings}, indent=2, default=str) + "\n",
+                      encoding="utf-8")
+
+
 def run_sweep(cfg: SweepConfig, *, progress: bool | None = None) -> Path:
     """Run every missing (language, size) of the sweep; returns the CSV path (``OUT/results.csv``)."""
     from polyalign.data.recipe import DataBuildConfig
@@ -113,14 +134,13 @@ def run_sweep(cfg: SweepConfig, *, progress: bool | None = None) -> Path:
 
     cfg.validate()
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out, "sweep.yaml")
     # Load both recipes once up front: a typo must fail before the first hour of training.
     data_path, train_path = find_recipe(cfg.data, "data"), find_recipe(cfg.train, "train")
     base_train = load_config(TrainRecipe, train_path, cfg.train_overrides)
     if not 0 <= cfg.train_stage < len(base_train.stages):
         raise InputError(f"train_stage {cfg.train_stage}: the train recipe has {len(base_train.stages)} stage(s)")
-    load_config(DataBuildConfig, data_path, [*cfg.data_overrides, f"langs=[{cfg.langs[0]}]"])
+    base_data = load_config(DataBuildConfig, data_path, [*cfg.data_overrides, f"langs=[{cfg.langs[0]}]"])
+    _claim(out, cfg, {"data": to_dict(base_data), "train": to_dict(base_train)})
 
     csv_path = out / "results.csv"
     done = finished_runs(csv_path, cfg.eval.metric)
