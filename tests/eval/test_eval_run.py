@@ -97,6 +97,22 @@ def test_replay_reports_missing_predictions_as_skipped(tmp_path):
     assert "gsm8k en: 2 examples skipped (no output), not scored" in doc["provenance"]["notes"]
 
 
+def test_a_run_from_before_a_setting_existed_resumes_but_a_changed_setting_is_refused(tmp_path):
+    _numeric_data(tmp_path / "data")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"task": "gsm8k", "lang": "en", "id": "gsm8k/en/1", "output": "3"}) + "\n")
+    cfg = dict(tasks=["gsm8k"], out=str(tmp_path / "o"), backend="replay", predictions=str(preds),
+               data_dir=str(tmp_path / "data"))
+    run_eval(EvalConfig(**cfg))
+    marker = tmp_path / "o/run.json"
+    old = json.loads(marker.read_text(encoding="utf-8"))
+    old.pop("alpha"), old.pop("expert")  # settings an older polyalign did not record
+    marker.write_text(json.dumps(old), encoding="utf-8")
+    assert run_eval(EvalConfig(**cfg))["results"]["gsm8k"]["en"]["n"] == 1
+    with pytest.raises(InputError, match="holds samples of a run with seed=0, not 5"):
+        run_eval(EvalConfig(**cfg, seed=5))
+
+
 @pytest.mark.parametrize("line,message", [
     ({"task": "gsm8k", "lang": "en", "id": "gsm8k/en/7", "output": "1"}, "unknown id 'gsm8k/en/7'"),
     ({"task": "gsm8k", "lang": "en", "id": "gsm8k/en/0"}, "missing field 'output'"),

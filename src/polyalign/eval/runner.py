@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,10 @@ def run_eval(cfg: EvalConfig, *, overwrite: bool = False) -> dict[str, Any]:
     docs = {item: list(tasks[names[item]].eval_docs)[:cfg.limit] for item in items}
     chat = any(item.prompt == "chat" for item in items)
     options = BackendOptions(model=cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype, device=cfg.device,
-                             seed=cfg.seed, chat=chat, predictions=cfg.predictions)
+                             seed=cfg.seed, chat=chat, predictions=cfg.predictions, expert=cfg.expert,
+                             anti_expert=cfg.anti_expert, alpha=cfg.alpha,
+                             prompt_formats=(cfg.base_format, cfg.expert_format, cfg.anti_expert_format),
+                             small_dtype=cfg.small_dtype, small_device=cfg.small_device)
     backend = BACKENDS.get(cfg.backend)(options)
     if hasattr(backend, "check_ids"):
         sizes = {(item.task, item.lang): len(tasks[names[item]].eval_docs) for item in items}
@@ -124,8 +127,10 @@ def _prepare_out(out: Path, cfg: EvalConfig, tasks: dict[str, Any], names: dict[
         before = json.loads(marker.read_text(encoding="utf-8"))
         old_versions = before.pop("task_versions", {})
         new_versions = settings["task_versions"]
+        # A setting added after a run started is compared with its default, which the run used.
+        defaults = {f.name: f.default for f in fields(EvalConfig) if f.default is not MISSING}
         for key in sorted(set(before) | set(settings) - {"task_versions"}):
-            if before.get(key) != settings.get(key):
+            if before.get(key, defaults.get(key)) != settings.get(key):
                 raise InputError(f"holds samples of a run with {key}={before.get(key)!r}, not {settings.get(key)!r}; "
                                  "use another --out or --overwrite", where=str(out))
         for name, version in new_versions.items():

@@ -1,5 +1,8 @@
 """Batched greedy generation: length-sorted, left-padded batches through ``model.generate`` (KV cache).
 
+The batching and stop-string pieces (`length_batches`, `left_pad`, `stop_hits`) are shared with the
+proxy-tuning decode loop (`polyalign.infer.lockstep`), so both decoders batch and stop alike.
+
 Why each choice:
 * **Length-sorted batches**: prompts of similar length share a batch, so little compute goes into
   padding; the longest batch runs first, so an out-of-memory error shows up at once, not at the end.
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["generate", "generate_naive", "truncate_at_stop", "eos_ids"]
+__all__ = ["generate", "generate_naive", "truncate_at_stop", "eos_ids", "stop_hits", "left_pad", "length_batches"]
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -47,14 +50,52 @@ def eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[
     return ids
 
 
+def stop_hits(tokenizer: PreTrainedTokenizerBase, generated: Any, stop: Sequence[str]) -> list[bool]:
+    """Per row of ``generated`` (new token ids only, a tensor or lists), has a stop string appeared?
+
+    Only the tail of each row is decoded: a character can take up to 4 byte-fallback tokens, so
+    the window reaches back far enough for the longest stop string.
+    """
+    stops = [s for s in stop if s]
+    if not stops:
+        return [False] * len(generated)
+    window = 4 * max(len(s) for s in stops) + 4
+    tails = tokenizer.batch_decode([row[-window:] for row in generated], skip_special_tokens=True)
+    return [any(s in t for s in stops) for t in tails]
+
+
+def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """``(input_ids, attention_mask)`` long tensors with every sequence right-aligned (left padding)."""
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        if seq:
+            ids[row, width - len(seq):] = torch.tensor(list(seq), dtype=torch.long)
+            mask[row, width - len(seq):] = 1
+    return ids, mask
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped in batches of similar length, longest first (out-of-memory shows up at once)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
 def _config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
-            stop: Sequence[str]) -> Any:
+            temperature: float = 0.0, top_p: float = 1.0) -> Any:
     from transformers import GenerationConfig
 
     eos = eos_ids(model, tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos[0] if eos else 0)
-    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
-                            eos_token_id=eos or None, pad_token_id=pad)
+    sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": None} \
+        if temperature > 0 else {"do_sample": False}
+    return GenerationConfig(max_new_tokens=max_new_tokens, num_beams=1, use_cache=True,
+                            eos_token_id=eos or None, pad_token_id=pad, **sampling)
 
 
 def _stopping(tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], prompt_len: int) -> Any:
@@ -62,22 +103,18 @@ def _stopping(tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], prompt_le
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    stops = [s for s in stop if s]
-    # a character can take up to 4 byte-fallback tokens: look back far enough for the longest stop
-    window = 4 * max((len(s) for s in stops), default=0) + 4
-
     class _StopStrings(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            tails = tokenizer.batch_decode(input_ids[:, prompt_len:][:, -window:], skip_special_tokens=True)
-            return torch.tensor([any(s in t for s in stops) for t in tails], device=input_ids.device)
+            return torch.tensor(stop_hits(tokenizer, input_ids[:, prompt_len:], stop), device=input_ids.device)
 
-    return StoppingCriteriaList([_StopStrings()] if stops else [])
+    return StoppingCriteriaList([_StopStrings()] if any(stop) else [])
 
 
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], *,
              max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8,
-             add_special_tokens: bool = True, on_batch: Callable[[int], None] | None = None) -> list[str]:
-    """Greedy continuations of ``prompts``, in input order.
+             add_special_tokens: bool = True, on_batch: Callable[[int], None] | None = None,
+             temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None) -> list[str]:
+    """Greedy (or sampled) continuations of ``prompts``, in input order.
 
     Args:
         model: a causal LM in eval mode.
@@ -89,28 +126,25 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
         add_special_tokens: let the tokenizer add BOS etc.; False for text already rendered by a chat
             template (which contains them).
         on_batch: called with the number of prompts finished after each batch (progress bars).
+        temperature: 0 = greedy (the default); above 0, sample at this temperature.
+        top_p: nucleus sampling mass (sampling only).
+        seed: seeds torch's generator before sampling (samples then also depend on the batching).
 
     Returns:
         One decoded continuation per prompt, special tokens skipped, cut at the first stop string.
     """
     import torch
 
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-    config = _config(model, tokenizer, max_new_tokens, stop)
+    batches = length_batches([len(e) for e in encoded], batch_size)
+    config = _config(model, tokenizer, max_new_tokens, temperature, top_p)
+    if temperature > 0 and seed is not None:
+        torch.manual_seed(seed)
     device = next(model.parameters()).device
     outputs: list[str] = [""] * len(prompts)
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        width = max(len(encoded[i]) for i in batch)
-        ids = torch.full((len(batch), width), config.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, i in enumerate(batch):
-            seq = encoded[i]
-            ids[row, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
-            mask[row, width - len(seq):] = 1
+    for batch in batches:
+        ids, mask = left_pad([encoded[i] for i in batch], config.pad_token_id)
+        width = ids.shape[1]
         with torch.inference_mode():
             out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
                                  generation_config=config, stopping_criteria=_stopping(tokenizer, stop, width))
@@ -127,7 +161,7 @@ def generate_naive(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, p
     """The baseline: one ``model.generate`` call per prompt, no padding (benchmarks/eval_throughput.py)."""
     import torch
 
-    config = _config(model, tokenizer, max_new_tokens, stop)
+    config = _config(model, tokenizer, max_new_tokens)
     device = next(model.parameters()).device
     outputs = []
     for prompt in prompts:

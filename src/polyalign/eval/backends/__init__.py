@@ -1,8 +1,8 @@
 """Evaluation backends: what turns prompts into outputs (or option log-likelihoods).
 
 An open set (DESIGN.md: registries only at open-ended extension points): ``hf`` (transformers, batched
-greedy), ``vllm`` (optional extra), ``replay`` (scores a predictions file, no model). Issue 04 adds
-``proxy`` with ``BACKENDS.register("proxy", "polyalign.eval.backends.proxy:ProxyBackend")``.
+greedy), ``vllm`` (optional extra), ``replay`` (scores a predictions file, no model), ``proxy``
+(a large base model proxy-tuned by a small expert / anti-expert pair, issue 04).
 """
 
 from polyalign.eval.backends.base import Backend, BackendOptions, GenRequest
@@ -14,5 +14,6 @@ BACKENDS: Registry[type[Backend]] = Registry("backend", {
     "hf": "polyalign.eval.backends.hf:HFBackend",
     "vllm": "polyalign.eval.backends.vllm:VLLMBackend",
     "replay": "polyalign.eval.backends.replay:ReplayBackend",
+    "proxy": "polyalign.eval.backends.proxy:ProxyBackend",
 })
 """Backend name -> class taking one `BackendOptions`."""

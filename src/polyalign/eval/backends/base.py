@@ -36,13 +36,32 @@ class BackendOptions:
     """Prompts are rendered by the model's chat template (which already holds BOS and friends)."""
     predictions: str | None = None
     """Replay: the predictions JSONL."""
+    temperature: float = 0.0
+    """0 = greedy (evaluation always); ``polyalign generate`` may sample with backends that set
+    ``sampling = True``."""
+    top_p: float = 1.0
+    """Nucleus sampling mass (sampling only)."""
+    expert: str | None = None
+    """Proxy: the small aligned expert (``model`` is the large base)."""
+    anti_expert: str | None = None
+    """Proxy: the small unaligned anti-expert."""
+    alpha: float = 1.0
+    """Proxy: scores are ``s_base + alpha * (s_expert - s_anti_expert)``."""
+    prompt_formats: tuple[str, str, str] = ("plain", "plain", "plain")
+    """Proxy: how base, expert and anti-expert read a prompt: plain, chat or a ``{prompt}`` template."""
+    small_dtype: str | None = None
+    """Proxy: dtype of the expert and anti-expert; None = ``dtype``."""
+    small_device: str | None = None
+    """Proxy: device (map) of the expert and anti-expert; None = ``device``."""
 
 
 class Backend(Protocol):
     """What ``polyalign eval`` needs from a backend.
 
     A backend that replays stored outputs may also define ``check_ids(sizes, known_tasks) -> int``
-    (see `polyalign.eval.backends.replay.ReplayBackend`); the runner calls it before scoring.
+    (see `polyalign.eval.backends.replay.ReplayBackend`); the runner calls it before scoring. A
+    backend whose ``generate`` honours ``BackendOptions.temperature``/``top_p`` sets the class
+    attribute ``sampling = True`` (``polyalign generate`` refuses to sample with any other).
     """
 
     name: str

@@ -17,6 +17,8 @@ class HFBackend:
     """Loads the model once; generation is length-sorted, left-padded, KV-cached and greedy."""
 
     name = "hf"
+    sampling = True
+    """Honours ``temperature``/``top_p`` (greedy unless asked; evaluations stay greedy)."""
 
     def __init__(self, options: BackendOptions) -> None:
         if not options.model:
@@ -40,7 +42,8 @@ class HFBackend:
         for (until, max_new), members in groups.items():
             texts = generate(self.model, self.tokenizer, [requests[i].prompt for i in members],
                              max_new_tokens=max_new, stop=until, batch_size=self.options.batch_size,
-                             add_special_tokens=not self.options.chat)
+                             add_special_tokens=not self.options.chat, temperature=self.options.temperature,
+                             top_p=self.options.top_p, seed=self.options.seed)
             for i, text in zip(members, texts):
                 outputs[i] = text
         return outputs

@@ -1,0 +1,145 @@
+"""Decode with several models in lockstep: one KV cache each, one combined choice of the next token.
+
+The loop behind proxy-tuning (`polyalign.infer.proxy`), generic over how scores are combined.
+Why it is shaped this way:
+
+* **A stream per member.** Members may render the prompt differently (`Member.prompt_format`), so
+  each has its own left-padded ids, attention mask, position ids and ``DynamicCache``; only the
+  generated tokens are shared, fed to every member at every step.
+* **Positions as transformers' ``generate`` makes them** (``cumsum(mask) - 1``, then +1 per step;
+  an all-ones mask is dropped as ``generate`` drops it), so one member alone decodes exactly as
+  ``model.generate`` would: proxy-tuning with α = 0 reproduces the base model's greedy output.
+* **Length-sorted batches** (`polyalign.infer.generate.length_batches`, by the first member's
+  prompt length) and the same stop-string check as ``polyalign.infer.generate``.
+* **Finished rows leave the batch**: when a row emits EOS or a stop string, it is removed from every
+  member's cache, mask and positions. It stops costing compute and cannot influence rows still
+  running (sampling draws from a generator per row, `polyalign.infer.sampling`).
+* **Scores are cut to the shared vocabulary** before combining, so ids some member lacks (an added
+  ``<pad>`` row) are never emitted.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from polyalign.infer.generate import left_pad, length_batches, stop_hits
+from polyalign.infer.members import Member
+from polyalign.infer.sampling import Sampling, pick_tokens
+
+__all__ = ["lockstep_decode", "Combine"]
+
+Combine = Callable[[list[Any]], Any]
+"""Per-member next-token logits ([rows, shared vocab] float32, one device) -> the scores to pick from."""
+
+
+class _Stream:
+    """One member's decoding state for one batch: cache, attention mask, next positions, last logits."""
+
+    def __init__(self, member: Member, seqs: Sequence[Sequence[int]], vocab_size: int) -> None:
+        import torch
+        from transformers import DynamicCache
+
+        self.model = member.model
+        self.device = member.input_device
+        self.vocab_size = vocab_size
+        ids, mask = left_pad(seqs, member.pad_id)
+        self.use_mask = not bool(mask.all())  # as generate: no padding, no mask (the faster attention path)
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        self.mask = mask.to(self.device)
+        self.next_positions = (positions[:, -1:] + 1).to(self.device)
+        self.cache = DynamicCache(config=self.model.config)
+        accepts = inspect.signature(self.model.forward).parameters
+        self.extra = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
+        self._ones = torch.ones((1, 1), dtype=self.mask.dtype, device=self.device)
+        self.logits = self._forward(ids.to(self.device), positions.to(self.device))
+
+    def _forward(self, ids: Any, positions: Any) -> Any:
+        out = self.model(input_ids=ids, attention_mask=self.mask if self.use_mask else None, position_ids=positions,
+                         past_key_values=self.cache, use_cache=True, **self.extra)
+        self.cache = out.past_key_values
+        return out.logits[:, -1, :self.vocab_size].float()
+
+    def step(self, tokens: Any) -> Any:
+        """Feed one new token per row; returns the next logits."""
+        import torch
+
+        self.mask = torch.cat([self.mask, self._ones.expand(self.mask.shape[0], 1)], dim=1)
+        positions, self.next_positions = self.next_positions, self.next_positions + 1
+        self.logits = self._forward(tokens.to(self.device)[:, None], positions)
+        return self.logits
+
+    def keep(self, rows: Any) -> None:
+        """Drop every row not in ``rows`` (a CPU long tensor of batch positions) from the cache and state."""
+        # CPU indices select on any device: a sharded model's cache layers live on several.
+        self.cache.batch_select_indices(rows)
+        on_device = rows.to(self.device)
+        self.mask, self.next_positions = self.mask[on_device], self.next_positions[on_device]
+
+
+def lockstep_decode(members: Sequence[Member], combine: Combine, prompt_ids: Sequence[Sequence[Sequence[int]]], *,
+                    vocab_size: int, max_new_tokens: int, eos_ids: Sequence[int] = (), stop: Sequence[str] = (),
+                    stop_tokenizer: Any = None, sampling: Sampling | None = None, batch_size: int = 8,
+                    on_batch: Callable[[int], None] | None = None) -> list[list[int]]:
+    """Generate from several models at once, choosing each token from ``combine`` of their scores.
+
+    Args:
+        members: the models (the first one's device receives the combined scores).
+        combine: per-member logits -> scores (e.g. `polyalign.infer.proxy.combine_logits`).
+        prompt_ids: ``prompt_ids[k][i]`` = token ids of prompt i as member k reads it.
+        vocab_size: the shared vocabulary (`polyalign.infer.members.shared_vocab_size`): logits are cut to it.
+        max_new_tokens: generation limit per prompt.
+        eos_ids: ids that end a row (kept in its output); empty = always run to the limit.
+        stop: strings that end a row once they appear in its generated text (not cut here).
+        stop_tokenizer: decodes generated ids for the stop check (needed when ``stop`` is set).
+        sampling: None or greedy settings → argmax; else seeded temperature / top-p sampling.
+        batch_size: prompts per forward pass.
+        on_batch: called with the number of prompts finished after each batch.
+
+    Returns:
+        The generated ids of every prompt, in input order.
+    """
+    import torch
+
+    if max_new_tokens < 1:
+        raise ValueError("max_new_tokens must be >= 1")
+    if any(stop) and stop_tokenizer is None:
+        raise ValueError("stop strings need a stop_tokenizer")
+    outputs: list[list[int]] = [[] for _ in prompt_ids[0]]
+    with torch.inference_mode():
+        for batch in length_batches([len(ids) for ids in prompt_ids[0]], batch_size):
+            streams = [_Stream(m, [ids[i] for i in batch], vocab_size) for m, ids in zip(members, prompt_ids)]
+            _decode_batch(streams, combine, list(batch), outputs, max_new_tokens, set(eos_ids), stop,
+                          stop_tokenizer, sampling)
+            if on_batch is not None:
+                on_batch(len(batch))
+    return outputs
+
+
+def _decode_batch(streams: list[_Stream], combine: Combine, rows: list[int], outputs: list[list[int]],
+                  max_new_tokens: int, eos: set[int], stop: Sequence[str], stop_tokenizer: Any,
+                  sampling: Sampling | None) -> None:
+    import torch
+
+    generators = sampling.generators(rows) if sampling is not None else None
+    target = streams[0].logits.device
+    logits = [s.logits for s in streams]
+    for step in range(max_new_tokens):
+        tokens = pick_tokens(combine([x.to(target) for x in logits]), sampling, generators)
+        for row, token in zip(rows, tokens):
+            outputs[row].append(token)
+        if step + 1 == max_new_tokens:
+            return
+        hits = stop_hits(stop_tokenizer, [outputs[r] for r in rows], stop) if any(stop) else [False] * len(rows)
+        keep = [k for k, token in enumerate(tokens) if token not in eos and not hits[k]]
+        if not keep:
+            return
+        if len(keep) < len(rows):
+            selected = torch.tensor(keep, dtype=torch.long)
+            for s in streams:
+                s.keep(selected)
+            rows, tokens = [rows[k] for k in keep], [tokens[k] for k in keep]
+            generators = [generators[k] for k in keep] if generators is not None else None
+        next_ids = torch.tensor(tokens, dtype=torch.long)
+        logits = [s.step(next_ids) for s in streams]
