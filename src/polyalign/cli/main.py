@@ -16,10 +16,13 @@ from polyalign import __version__
 from polyalign.cli import analyze as analyze_cmd
 from polyalign.cli import data as data_cmd
 from polyalign.cli import eval as eval_cmd
+from polyalign.cli import generate as generate_cmd
+from polyalign.cli import judge as judge_cmd
 from polyalign.cli import models as models_cmd
 from polyalign.cli import quickstart as quickstart_cmd
 from polyalign.cli import report as report_cmd
 from polyalign.cli import scaling as scaling_cmd
+from polyalign.cli import serve as serve_cmd
 from polyalign.cli import train as train_cmd
 from polyalign.cli import vocab as vocab_cmd
 from polyalign.errors import InputError
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     scaling_cmd.register(commands)
     train_cmd.register(commands)
     eval_cmd.register(commands)
+    generate_cmd.register(commands)
+    serve_cmd.register(commands)
+    judge_cmd.register(commands)
     analyze_cmd.register(commands)
     report_cmd.register(commands)
     return parser
