@@ -60,6 +60,11 @@ def test_correct_paper_counts_no_number_as_zero_and_drops_signs() -> None:
         ("La réponse est 7", 7.0),
         ("Ответ: 15", 15.0),
         ("no marker: 3 then 7", 7.0),
+        # an equation in the answer sentence: the result after its last "=", not its first operand
+        ("The answer is 2 * 1.5 = 3", 3.0),
+        ("The answer is 5 + 3 = 8.\nCheck: 8 = 8", 8.0),
+        ("答案是 6 × 7 = 42。", 42.0),
+        ("The answer is 12. Check: 3 * 4 = 11", 12.0),  # an "=" in a later sentence is not the answer
     ],
 )
 def test_markers(text: str, expected: float) -> None:

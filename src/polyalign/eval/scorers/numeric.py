@@ -62,6 +62,9 @@ _ANSWER_MARKER = re.compile(
     re.IGNORECASE,
 )
 
+# The end of the answer sentence: a line break, or a full stop followed by a space or the end.
+_SENTENCE_END = re.compile(r"\n|[.。!?！？](?:\s|$)")
+
 
 def extract_number_paper(text: str) -> float:
     """The papers' rule: drop commas between digits, take the last ``\\d+(\\.\\d+)?`` as a float.
@@ -93,8 +96,9 @@ def extract_number(text: str, lang: str | None = None) -> float | None:
     Prefers the first number after the last final-answer marker ("The answer is: 42", "#### 42",
     "答案是 42", "\\boxed{42}"), as MetaMath's evaluation does; without a usable marker, the last
     number in the text. Handles signs, decimals, simple fractions, every script's decimal digits
-    and locale separators (module docstring). Known limit, shared with MetaMath: "The answer is
-    5 + 3 = 8" reads 5. Number words ("three", "三") are not read.
+    and locale separators (module docstring). An equation in the answer sentence ("The answer is
+    5 + 3 = 8") gives the number after its last "=" (MetaMath's rule would read 5). Number words
+    ("three", "三") are not read.
 
     Args:
         text: Model output.
@@ -107,6 +111,12 @@ def extract_number(text: str, lang: str | None = None) -> float | None:
     code = langs.get(lang).code if lang else None
     text = _normalize(text)
     for marker in reversed(list(_ANSWER_MARKER.finditer(text))):
+        # "The answer is 2 * 1.5 = 3": within the answer sentence, the result follows the last "=".
+        sentence = _SENTENCE_END.split(text[marker.end():], maxsplit=1)[0]
+        if "=" in sentence:
+            result = _numbers(sentence.rsplit("=", 1)[1], code)
+            if result:
+                return result[0]
         after = _numbers(text, code, start=marker.end())
         if after:
             return after[0]
