@@ -73,10 +73,10 @@ def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_da
     directions = [f"{lang}-en" for lang in langs]
     translate = run_eval(EvalConfig(tasks=["qtrans"], out=str(out / "qtrans"), model=model, langs=directions,
                                     data_dir=str(eval_data), limit=sizes.translate, name_mode="paper",
-                                    batch_size=batch_size, max_new_tokens=96))["results"]["qtrans"]
+                                    batch_size=batch_size, max_new_tokens=64))["results"]["qtrans"]
     answer = run_eval(EvalConfig(tasks=["starter"], out=str(out / "starter"), model=model, langs=["en", *langs],
                                  data_dir=str(eval_data), limit=sizes.answer, prompt="chat", batch_size=batch_size,
-                                 max_new_tokens=160))["results"]["starter"]
+                                 max_new_tokens=128))["results"]["starter"]
     logprob = reference_logprob(model, langs, sizes.loglik, eval_data, batch_size=batch_size)
     metrics: dict[str, dict[str, float | None]] = {}
     for lang in ["en", *langs]:
