@@ -55,7 +55,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     parser.add_argument("--prompt", choices=PROMPT_MODES,
                         help="paper: zero-shot Alpaca (papers' setting); chat: the model's chat template; "
-                             "fewshot: exemplars (mmlu, ceval, gsm8k). Default: per task")
+                             "fewshot: exemplars (mmlu, ceval, gsm8k); pot: a Python program, run in the sandbox "
+                             "(math tasks); direct / rationale: xcsqa answer letter alone / after a reason. "
+                             "Default: per task")
     parser.add_argument("--num-fewshot", type=int, metavar="K", help="exemplars in fewshot mode (default 5, gsm8k 8)")
     parser.add_argument("--mc-mode", choices=["loglik", "generate"],
                         help="multiple choice by option log-likelihood or by the letter in generated text "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from polyalign import langs
 from polyalign.errors import InputError
 from polyalign.eval.benchmarks import Benchmark, get_benchmark, split_direction
-from polyalign.eval.prompts import PROMPT_MODES
+from polyalign.eval.prompts import PROMPT_MODES, check_mode
 from polyalign.infer.members import check_prompt_format
 from polyalign.infer.proxy import check_alpha
 
@@ -168,6 +168,7 @@ def plan(cfg: EvalConfig) -> list[PlanItem]:
     used: set[str] = set()
     for bench in benches:
         prompt = cfg.prompt or bench.default_prompt
+        check_mode(bench.name, prompt)  # before any model loads: e.g. --prompt pot on a task without it
         if prompt == "fewshot" and bench.fewshot_files is None:
             raise InputError(f"task {bench.name} defines no few-shot exemplars; use --prompt paper or chat")
         mc_mode = None

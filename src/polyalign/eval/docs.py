@@ -8,10 +8,18 @@ metadata (``data_dir``, ``prompt``, ``num_fewshot``, ``name_mode``: from ``polya
 Every document carries ``id`` (``<task>/<lang>/<index>``, DESIGN.md), ``index``, ``task``, ``lang``,
 ``kind``, ``text_lang`` (the language answers should be in), ``prompt_mode``, ``prompt`` (what
 ``doc_to_text`` returns), ``target`` (the gold answer as text) and the record's own fields.
+
+`task_class` is the lm-eval task class of templates whose prompt variants need their own generation
+settings (``class: !function utils.Task``): a variant such as ``pot`` asks for a program, which
+needs a longer budget and stop strings that cannot cut code, and lm-eval has no per-variant
+``generation_kwargs``. The class puts `polyalign.eval.prompts.MODE_GENERATION` over the template's
+settings when it is built, so ``polyalign eval --prompt pot`` and ``lm_eval --include_path ...
+--metadata '{"prompt": "pot"}'`` generate alike and the provenance shows the settings used.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -20,7 +28,7 @@ from polyalign.eval import loaders, prompts
 from polyalign.eval.benchmarks import get_benchmark, split_direction
 from polyalign.eval.datafiles import resolve_files
 
-__all__ = ["build_docs", "load_dataset", "DEFAULT_SHOTS"]
+__all__ = ["build_docs", "load_dataset", "task_class", "DEFAULT_SHOTS"]
 
 DEFAULT_SHOTS = {"choice": 5, "numeric": 8}
 """Exemplars per question in ``fewshot`` mode: 5 for MMLU/C-Eval (the papers' 5-shot), 8 for GSM8K."""
@@ -34,7 +42,7 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
         task: polyalign task name (``mgsm``).
         key: language code, or direction for translation tasks (``en-zh``).
         data_dir: data root searched first (`polyalign.eval.datafiles`).
-        prompt: ``paper``, ``chat`` or ``fewshot``; None = the benchmark's default.
+        prompt: a `polyalign.eval.prompts.PROMPT_MODES` variant the task has; None = the benchmark's default.
         num_fewshot: exemplars per question in ``fewshot`` mode; None = `DEFAULT_SHOTS`.
         name_mode: language names in translation prompts, ``english`` or ``paper`` (iso639 names).
 
@@ -45,8 +53,7 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
     if key not in bench.langs:
         raise InputError(f"task {task} has no language {key!r}; languages: {', '.join(bench.langs)}")
     mode = prompt or bench.default_prompt
-    if mode not in prompts.PROMPT_MODES:
-        raise InputError(f"unknown prompt variant {mode!r}; expected one of {', '.join(prompts.PROMPT_MODES)}")
+    prompts.check_mode(task, mode)
     if mode == "fewshot" and bench.fewshot_files is None:
         raise InputError(f"task {task} defines no few-shot exemplars; use --prompt paper or chat")
     records = loaders.read_records(bench.reader, resolve_files(bench, key, data_dir), key)
@@ -63,6 +70,8 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
     for index, record in enumerate(records):
         if mode == "fewshot":
             text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []))
+        elif mode in prompts.MODE_TASKS:
+            text = prompts.render(mode, prompts.variant_instruction(mode, bench.kind, record))
         else:
             text = prompts.render(mode, *prompts.instruction_input(task, bench.kind, key, record, name_mode=name_mode))
         doc = {"id": f"{task}/{key}/{index}", "index": index, "task": task, "lang": key, "kind": bench.kind,
@@ -97,3 +106,23 @@ def load_dataset(task: str, lang: str, **metadata: Any) -> Any:
     if not docs:
         raise InputError(f"{task} {lang}: the data file holds no examples")
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+
+@functools.cache
+def task_class() -> type:
+    """The ``ConfigurableTask`` subclass the variant-aware templates name (imported lazily: lm-eval is heavy)."""
+    from lm_eval.api.task import ConfigurableTask
+
+    class PromptVariantTask(ConfigurableTask):
+        """A YAML task whose ``generation_kwargs`` follow the prompt variant in its metadata."""
+
+        def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            config = {k: v for k, v in (config or {}).items() if k != "class"}  # TaskConfig has no such field
+            mode = (config.get("metadata") or {}).get("prompt")
+            if mode in ("pot", "rationale") and config.get("output_type") != "generate_until":
+                raise InputError(f"--prompt {mode} needs generated text; use --mc-mode generate")
+            if config.get("output_type") == "generate_until":
+                config["generation_kwargs"] = prompts.generation_kwargs(mode, config.get("generation_kwargs"))
+            super().__init__(config=config, **kwargs)
+
+    return PromptVariantTask

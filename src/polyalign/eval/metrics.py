@@ -10,6 +10,11 @@ text" are different failures).
 
 Corpus metrics (BLEU, chrF++, spBLEU, COMET) cannot be averaged per example: the per-example value is
 the tuple the aggregation needs, as lm-eval's own BLEU does.
+
+Prompt variants that change what an output is: ``pot`` outputs are programs, executed and scored by
+`polyalign.eval.programs` (``acc``, ``acc_paper`` on the printed answer, plus ``pot_<status>``
+shares); ``rationale`` outputs are read for their final answer letter only
+(`scorers.extract_final_choice`). `prepare` runs a batch's programs in parallel before scoring.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval import scorers
+from polyalign.eval import programs, scorers
 
-__all__ = ["process_results", "score_output", "score_loglik", "hypothesis", "agg_bleu", "agg_chrf", "agg_spbleu", "agg_comet",
+__all__ = ["process_results", "score_output", "score_loglik", "prepare", "hypothesis", "agg_bleu", "agg_chrf", "agg_spbleu", "agg_comet",
            "unavailable_reason", "signatures", "CORPUS_METRICS", "COMET_ENV", "COMET_MODEL"]
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,10 @@ def hypothesis(output: str) -> str:
 def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]:
     """(extracted answer, metrics) of one generated output."""
     kind, lang = doc["kind"], doc["text_lang"]
+    mode = doc.get("prompt_mode")
+    if kind == "numeric" and mode == "pot":
+        run, metrics = programs.score_program(output, doc["answer"])
+        return run.to_json(), {**metrics, **_lang_metrics(output, lang)}
     if kind == "numeric":
         metrics = {"acc": float(scorers.is_correct(output, doc["answer"], lang)),
                    "acc_paper": float(scorers.correct_paper(output, doc["answer"]))}
@@ -63,7 +72,8 @@ def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]
         return output.strip(), {**metrics, **_lang_metrics(output, lang)}
     if kind == "choice":
         labels = list(doc["labels"])
-        letter = scorers.extract_choice(output, n_options=len(labels), letters="".join(labels))
+        extract = scorers.extract_final_choice if mode == "rationale" else scorers.extract_choice
+        letter = extract(output, n_options=len(labels), letters="".join(labels))
         return letter, {"acc": scorers.choice_accuracy(letter, doc["gold"]), **_lang_metrics(output, lang)}
     if kind == "translation":
         hyp = hypothesis(output)
@@ -79,6 +89,23 @@ def score_loglik(doc: dict[str, Any], results: Sequence[Sequence[Any]]) -> tuple
     lls = [float(r[0]) for r in results]
     best = max(range(len(lls)), key=lambda i: lls[i])
     return doc["labels"][best], {"acc": float(best == doc["gold_index"])}
+
+
+def prepare(docs: Sequence[dict[str, Any]], results: Sequence[Sequence[Any] | None],
+            skip: Container[str] = ()) -> None:
+    """Do a batch's expensive per-example work at once, before the examples are scored one by one.
+
+    Today: run the programs of ``pot`` outputs in parallel (`polyalign.eval.programs.prefetch`);
+    scoring then reads the cached runs. Optional: scoring without it gives the same values.
+
+    Args:
+        docs: The batch's documents.
+        results: What the backend returned per document (``[text]``, option log-likelihoods, or None).
+        skip: Ids already scored (resumed runs): their programs are not run again.
+    """
+    outputs = [res[0] for doc, res in zip(docs, results)
+               if res and isinstance(res[0], str) and doc.get("prompt_mode") == "pot" and doc["id"] not in skip]
+    programs.prefetch(outputs)
 
 
 def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:

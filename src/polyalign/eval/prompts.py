@@ -57,10 +57,11 @@ POT_INSTRUCTION = ResponseAlignmentOptions().code_instruction
 """Appended to the question after a blank line: the builder's default, so evaluation asks for
 exactly what stage II trained."""
 
-# Stops for code: the Alpaca turn markers, never "\n\n### " (a Python comment can start a line with
-# "### "), and a closing fence followed by a blank line (the program is over, prose follows; the
-# cut-off text still holds the whole block, `polyalign.exec.extract_program` reads unclosed fences).
-_POT_STOPS = ["### Instruction", "### Input:", "### Response:", "```\n\n"]
+# Stops for code: only the Alpaca turn markers. Not "\n\n### " (a Python comment can start a line
+# with "### "), and not a fence followed by a blank line, which would end the generation early on
+# prose after the program but also cuts an untagged opening fence ("```\n\nx = 3") — SmolLM2-135M
+# wrote one in 1 of 30 mGSM outputs. A model trained on the format ends with EOS after the fence.
+_POT_STOPS = ["### Instruction", "### Input:", "### Response:"]
 MODE_GENERATION: dict[str, dict[str, Any]] = {
     # Trained outputs fit in 512 tokens with their prompt (stage II max length); 768 leaves room
     # for a verbose program from a model not trained on the format.
@@ -154,7 +155,7 @@ def render(mode: str, instruction: str, input: str = "") -> str:  # noqa: A002 -
         return render_alpaca(instruction, input)
     if mode == "chat":
         return f"{instruction}\n\n{input.rstrip()}" if input.strip() else instruction
-    raise ValueError(f"render() handles paper and chat prompts, not {mode!r}")
+    raise ValueError(f"render() handles paper, chat, pot, direct and rationale prompts, not {mode!r}")
 
 
 def fewshot_prompt(kind: str, key: str, record: dict[str, Any], shots: list[dict[str, Any]]) -> str:

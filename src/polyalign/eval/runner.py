@@ -166,6 +166,7 @@ def _run_item(item: PlanItem, task: Any, docs: list[dict[str, Any]], backend: An
             for r in requests:
                 results.append(flat[at:at + len(r)])
                 at += len(r)
+        metrics.prepare(part, results, skip=done)  # e.g. run a batch's pot programs in parallel
         records = [_sample(task, d, c, res) for d, c, res in zip(part, contexts, results)
                    if d["id"] not in done and res is not None]
         append_samples(path, records)

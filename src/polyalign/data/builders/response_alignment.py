@@ -91,6 +91,8 @@ class ResponseAlignmentBuilder(Builder):
         choices = record["choices"]
         if isinstance(choices, dict):  # HF commonsense_qa: {"label": ["A", ...], "text": [...]}
             choices = choices.get("text", [])
+        if isinstance(choices, list) and choices and all(isinstance(c, dict) for c in choices):
+            choices = [c.get("text", "") for c in choices]  # X-CSR release files: [{"label": "A", "text": ...}]
         if not isinstance(choices, list) or not 2 <= len(choices) <= 26:
             raise InputError(f"'choices' must be a list of 2 to 26 options, got {choices!r}")
         letter = _answer_letter(record["answer"], len(choices))

@@ -4,7 +4,7 @@ One module per answer type: `numeric` (mGSM/mSVAMP), `qa` (XQuAD/MLQA), `choice`
 `translation` (Flores BLEU/chrF++/spBLEU) and `language` (the `lang_match` metric).
 """
 
-from polyalign.eval.scorers.choice import choice_accuracy, extract_choice
+from polyalign.eval.scorers.choice import choice_accuracy, extract_choice, extract_final_choice
 from polyalign.eval.scorers.language import LangGuess, detect_language, lang_match
 from polyalign.eval.scorers.numeric import (
     correct_paper,
@@ -25,6 +25,7 @@ __all__ = [
     "f1",
     "contains",
     "extract_choice",
+    "extract_final_choice",
     "choice_accuracy",
     "bleu",
     "chrf_pp",

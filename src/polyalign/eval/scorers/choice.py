@@ -4,6 +4,9 @@ Generated answers come in many shapes ("Answer: (B)", "The answer is B.", "ç­”æ¡
 "B) because ...", a bare "C"). `extract_choice` tries rules from the most to the least explicit and
 returns None when nothing is clear, so unreadable outputs are counted wrong rather than guessed. The
 trap it must avoid: "A farmer has ..." starts with the English article "A", which is also option A.
+
+After a rationale (`extract_final_choice`) the trap is a different one: the reasoning mentions
+options ("(A) is wrong because ...") before the answer, so only the final statement may count.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import string
 import unicodedata
 
-__all__ = ["extract_choice", "choice_accuracy"]
+__all__ = ["extract_choice", "extract_final_choice", "choice_accuracy"]
 
 # Words that introduce the answer, in the xCSQA languages; "option"/"choice" only when qualified,
 # since models often re-list "Option A: ..., Option B: ...".
@@ -66,6 +69,32 @@ def extract_choice(
         if letter is not None:
             return letter
     return None
+
+
+def extract_final_choice(
+    text: str, n_options: int = 5, letters: str = string.ascii_uppercase
+) -> str | None:
+    """Read the answer letter at the end of a rationale ("... The answer is (C).").
+
+    The last answer statement wins (rule 1 of `extract_choice`); without one, only the last
+    non-empty line is read, with all the rules of `extract_choice`. Letters mentioned earlier in
+    the reasoning never count, so "(A) is wrong, ... so the best choice is C" gives C, not A.
+
+    Args:
+        text: Model output: a rationale, then the answer.
+        n_options: Number of options; only the first ``n_options`` of ``letters`` are valid.
+        letters: Option labels in order.
+
+    Returns:
+        The upper-case letter, or None when the end of the output names none clearly.
+    """
+    valid = letters[:n_options].upper()
+    text = unicodedata.normalize("NFKC", text)
+    letter = _after_marker(text, valid)
+    if letter is not None:
+        return letter
+    lines = [line for line in text.splitlines() if line.strip()]
+    return extract_choice(lines[-1], n_options, letters) if lines else None
 
 
 def choice_accuracy(pred_letter: str | None, gold_letter: str) -> float:

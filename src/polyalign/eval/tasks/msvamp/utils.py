@@ -6,10 +6,13 @@ lm-eval imports this file by path (``!function utils.load``); keep it a thin ada
 
 from typing import Any
 
-from polyalign.eval.docs import load_dataset
+from polyalign.eval.docs import load_dataset, task_class
 from polyalign.eval.metrics import process_results
 
-__all__ = ["load", "process_results"]
+__all__ = ["load", "process_results", "Task"]
+
+Task = task_class()
+"""The task class the template names: generation settings follow the prompt variant."""
 
 
 def load(**kwargs: Any) -> Any:
