@@ -71,20 +71,26 @@ def _num(value: float | None, fmt: str = ".3g") -> str:
 
 
 def fits_table(report: FitReport) -> str:
-    """A Markdown table: per language the chosen law, parameters ± bootstrap std, R², RMSE, LOO RMSE."""
-    head = ["lang", "sizes", "chosen", "parameters (± bootstrap std)", "R²", "RMSE",
+    """A Markdown table: per language the chosen law, parameters [bootstrap 95% interval], R², RMSE, LOO RMSE.
+
+    Percentile intervals, not standard deviations: with few sizes a handful of resamples drive a
+    saturating law's scale to its bound, and one such draw makes the std meaningless.
+    """
+    head = ["lang", "sizes", "chosen", "parameters [bootstrap 95% interval]", "R²", "RMSE",
             *[f"LOO {name}" for name in report.laws], "warnings"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for lang, fit in report.languages.items():
         chosen = fit.fits.get(fit.chosen) if fit.chosen else None
         params = "–"
         if chosen:
-            params = ", ".join(f"{p}={v:.4g}" + (f" ± {fit.stderr[p]:.2g}" if p in fit.stderr else "")
+            params = ", ".join(f"{p}={v:.4g}" + (" [{:.3g}, {:.3g}]".format(*fit.interval95[p])
+                                                    if p in fit.interval95 else "")
                                for p, v in chosen.params.items())
         loo = [_num(fit.fits[n].loo_rmse) if n in fit.fits else "–" for n in report.laws]
         row = [lang, str(len(set(fit.x))), fit.chosen or "–", params, _num(chosen.r2 if chosen else None, ".4f"),
                _num(chosen.rmse if chosen else None), *loo, "; ".join(fit.warnings).replace("|", "/") or ""]
         lines.append("| " + " | ".join(row) + " |")
     title = f"Scaling-law fits for {report.metric} (chosen by leave-one-size-out RMSE"
-    boot = f"; ± = std over {report.bootstrap} bootstrap resamples, seed {report.seed})" if report.bootstrap else ")"
+    boot = (f"; intervals: 2.5–97.5th percentiles over {report.bootstrap} bootstrap resamples, seed {report.seed})"
+            if report.bootstrap else ")")
     return f"{title}{boot}\n\n" + "\n".join(lines) + "\n"
