@@ -115,6 +115,13 @@ def test_allocate_min_objective_and_langs(fitted: Path, tmp_path: Path) -> None:
     assert min(plan.extra["predicted"].values()) >= min(plan.extra["uniform_predicted"].values()) - 1e-9
 
 
+def test_allocate_plan_sizes_the_builder_asked_for(fitted: Path, tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    run("scaling", "allocate", "--fits", str(fitted / "fits.json"), "--budget", "300", "--langs", "de,zh",
+        "--builder", "question_alignment", "--out", str(plan_path))
+    assert read_plan(plan_path).builder == "question_alignment"  # QAlign stage I pairs, not x-LLaMA's
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--budget", "10000000", "--available", "de=1,zh=2,ar=3"], "budget 10000000 exceeds the 6 examples available"),
     (["--budget", "100", "--min", "de=60,zh=60"], "budget 100 is below the 120 examples the minimums require"),

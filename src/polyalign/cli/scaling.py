@@ -13,6 +13,7 @@ from typing import Callable
 
 from polyalign import langs
 from polyalign.data.allocation import AllocationPlan, write_plan
+from polyalign.data.builders import BUILDERS
 from polyalign.errors import InputError
 from polyalign.scaling.allocate import Allocation, allocate
 from polyalign.scaling.fit import fit_all, read_fits, read_results, write_fits
@@ -138,7 +139,7 @@ def run_allocate(args: argparse.Namespace) -> int:
                       available=_pairs(args.available, "--available", int),
                       minimum=_pairs(args.min, "--min", int), objective=args.objective)
     _print_plan(result, args.budget, metric)
-    plan = AllocationPlan(allocation=result.allocation, budget=args.budget, builder="translation", extra={
+    plan = AllocationPlan(allocation=result.allocation, budget=args.budget, builder=args.builder, extra={
         "objective": result.objective, "metric": metric, "predicted": result.predicted,
         "uniform": result.uniform, "uniform_predicted": result.uniform_predicted,
         "value": result.value, "uniform_value": result.uniform_value, "method": result.method,
@@ -219,5 +220,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     alloc.add_argument("--objective", choices=("sum", "min"), default="sum",
                        help="sum: maximise the weighted sum of predicted scores; min: maximise the lowest "
                             "(default: %(default)s)")
+    alloc.add_argument("--builder", choices=BUILDERS.names(), default="translation",
+                       help="the data builder whose sources the plan sizes in 'data build' (default: "
+                            "%(default)s, x-LLaMA; question_alignment for QAlign stage I)")
     alloc.add_argument("--out", type=Path, required=True, help="plan file to write (JSON)")
     alloc.set_defaults(func=run_allocate)
