@@ -12,13 +12,6 @@ from polyalign.errors import InputError
 from polyalign.eval.docs import build_docs
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("POLYALIGN_DATA_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("POLYALIGN_DATA_DIR", raising=False)
-
-
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -24,13 +24,6 @@ SENTENCES = {"en": "The answer is {}.", "de": "Die Antwort ist {}.", "fr": "La r
              "th": "คำตอบคือ {}", "bn": "উত্তর হল {}।", "sw": "Jibu ni {}.", "te": "సమాధానం {}."}
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("POLYALIGN_DATA_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("POLYALIGN_DATA_DIR", raising=False)
-
-
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

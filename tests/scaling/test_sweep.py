@@ -12,7 +12,6 @@ import yaml
 
 from helpers import run_cli
 from polyalign.config import load_config
-from polyalign.errors import InputError
 from polyalign.scaling.sweep import SweepConfig, run_sweep
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src/polyalign/assets/samples/qalign-question-pairs"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.errors import InputError
 from polyalign.infer import generate, loglikelihoods
@@ -16,27 +17,7 @@ from polyalign.infer.sampling import Sampling, top_p_filter
 from polyalign.models import load_model, load_tokenizer, save_model
 from polyalign.models.tiny import SAMPLE_TEXTS, build_tiny_llama
 
-PROMPTS = [
-    "Janet has 16 eggs. She eats 3 and bakes 4 into muffins. How many eggs are left?",
-    "Der schnelle braune Fuchs",
-    "小明有 5 个苹果，他又买了 3 个，现在一共有几个？",
-    "Hi",
-    "Translate the following sentence into German.",
-]
 ROLES = ("base", "expert", "anti-expert")
-
-
-def sharpened_tiny(out: Path, seed: int) -> str:
-    """A tiny random Llama with its weights scaled up: random tiny models repeat one token forever,
-    scaled ones produce context-dependent text, so a broken cache or position would show."""
-    path = build_tiny_llama(out, seed=seed)
-    model = load_model(str(path))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "norm" not in name:
-                param.mul_(6.0)
-    save_model(model, load_tokenizer(str(path)), path)
-    return str(path)
 
 
 @pytest.fixture(scope="module", autouse=True)

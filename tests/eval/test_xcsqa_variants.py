@@ -20,13 +20,6 @@ from polyalign.eval.scorers import extract_choice, extract_final_choice
 CHOICES = ["tree", "water", "sky", "desk", "car"]
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("POLYALIGN_DATA_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("POLYALIGN_DATA_DIR", raising=False)
-
-
 def _data(root: Path, langs: tuple[str, ...] = ("en", "de"), golds: str = "BDA") -> Path:
     stems = {"en": "Where do fish live?", "de": "Wo leben Fische?"}
     for lang in langs:

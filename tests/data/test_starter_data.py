@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 STARTER = Path(str(files("polyalign") / "assets" / "starter"))
-EXPRESSIONS = Path(__file__).parent / "data" / "starter_check"
+EXPRESSIONS = Path(__file__).parent / "starter_check"
 LANGS = ("en", "de", "fr", "es", "ru", "zh", "ja", "sw", "th")
 SPLITS = {"train": 200, "test": 50}
 

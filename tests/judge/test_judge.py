@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_serve import assert_openai_error, call
+from support.http import assert_openai_error, call
+from support.judges import ScriptedJudge
 
 from polyalign.errors import InputError
 from polyalign.eval.samples import append_samples
@@ -21,25 +22,6 @@ from polyalign.judge.ask import ask_all
 from polyalign.judge.cache import ReplyCache
 from polyalign.judge.clients import EndpointJudge, normalize_base_url
 from polyalign.judge.rubric import retry_message, score_messages
-
-
-class ScriptedJudge:
-    """A judge whose reply is a function of the conversation; counts what it was asked."""
-
-    identity = "scripted"
-    decoding = {"temperature": 0.0, "max_tokens": 16}
-
-    def __init__(self, answer) -> None:
-        self.answer = answer
-        self.calls = 0
-
-    def complete_many(self, conversations, on_reply):
-        for i, conversation in enumerate(conversations):
-            self.calls += 1
-            on_reply(i, self.answer(conversation))
-
-    def provenance(self):
-        return {"kind": "scripted"}
 
 
 def _section(text: str, title: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_proxy_decode import PROMPTS, sharpened_tiny
+from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.cli import main as cli_main
 from polyalign.cli.main import main
@@ -27,13 +27,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("POLYALIGN_DATA_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("POLYALIGN_DATA_DIR", raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -29,14 +29,6 @@ EXPECTED = {"acc": 0.2, "acc_paper": 0.4, "pot_ok": 0.4, "pot_no_code": 0.2, "po
 STATUSES = ["ok", "ok", "error", "no_code", "no_number"]
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("POLYALIGN_DATA_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("POLYALIGN_DATA_DIR", raising=False)
-    programs.clear_cache()
-
-
 def _data(root: Path) -> Path:
     for lang in LANGS:
         path = root / f"mgsm/mgsm_{lang}.tsv"

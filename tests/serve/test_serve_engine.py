@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_serve import assert_openai_error, call
+from support.http import assert_openai_error, call
 
 from polyalign.serve import Closed, Engine, QueueFull, ServerLimits, start_server, stop_server
 

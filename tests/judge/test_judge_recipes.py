@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from test_judge import ScriptedJudge
+from support.judges import ScriptedJudge
 
 from polyalign.config import load_config
 from polyalign.data.build import build_data

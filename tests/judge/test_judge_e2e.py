@@ -11,7 +11,7 @@ import signal
 
 import pytest
 from helpers import run_cli
-from test_serve import call, serve_process, stop_process
+from support.http import call, serve_process, stop_process
 
 from polyalign.judge import DIMENSION_NAMES, parse_score
 
