@@ -57,7 +57,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     print("\nBefore → after QAlign stage I (held-apart starter questions):\n")
     print(before_after_table(state))
     seconds = sum(step.get("seconds", 0) for step in state["steps"].values())
-    print(f"steps: " + ", ".join(f"{k} {v['seconds']:.0f}s" for k, v in state["steps"].items())
+    print("steps: " + ", ".join(f"{k} {v['seconds']:.0f}s" for k, v in state["steps"].items())
           + f" (total {seconds / 60:.1f} min)")
     if state.get("report"):
         print(f"report: {state['report']}")

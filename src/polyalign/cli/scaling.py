@@ -201,7 +201,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          description=_FIT_HELP, formatter_class=raw)
     fit.add_argument("results", type=Path, help="CSV with columns lang, n_examples, metric, value, run_dir")
     fit.add_argument("--metric", help="metric to fit (default: the only one in the CSV)")
-    fit.add_argument("--laws", default=",".join(LAWS), help=f"comma-separated laws to try (default: %(default)s)")
+    fit.add_argument("--laws", default=",".join(LAWS), help="comma-separated laws to try (default: %(default)s)")
     fit.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for parameter "
                      "uncertainty; 0 to skip (default: %(default)s)")
     fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
