@@ -11,7 +11,7 @@ from polyalign.data.build import build_data
 from polyalign.data.inspect import inspect_file
 from polyalign.data.lengths import LengthMeter, load_tokenizer
 from polyalign.data.recipe import DataBuildConfig
-from polyalign.recipes import find_recipe, list_recipes
+from polyalign.recipes import find_recipe, recipe_table
 
 BUILD_HELP = """\
 Build a training mixture from a recipe: every source is read, turned into prompt/completion (or
@@ -104,6 +104,5 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _recipes(args: argparse.Namespace) -> int:
-    for name, summary in list_recipes("data"):
-        print(f"{name:28s} {summary}")
+    print(recipe_table("data"))
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from polyalign.config import load_config
 from polyalign.errors import InputError
-from polyalign.recipes import find_recipe, list_recipes
+from polyalign.recipes import find_recipe, recipe_table
 from polyalign.train.config import TrainRecipe
 
 TRAIN_HELP = """\
@@ -60,8 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     if args.list:
-        for name, summary in list_recipes("train"):
-            print(f"{name:28s} {summary}")
+        print(recipe_table("train"))
         return 0
     if args.recipe is None:
         raise InputError("give a RECIPE (a YAML file or a shipped recipe name; see polyalign train --list)")

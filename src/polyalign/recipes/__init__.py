@@ -12,7 +12,7 @@ from pathlib import Path
 
 from polyalign.errors import InputError
 
-__all__ = ["find_recipe", "list_recipes"]
+__all__ = ["find_recipe", "list_recipes", "recipe_table"]
 
 
 def _folder(kind: str) -> Path:
@@ -26,6 +26,13 @@ def list_recipes(kind: str) -> list[tuple[str, str]]:
         first = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
         found.append((path.stem, first.lstrip("# ").strip()))
     return found
+
+
+def recipe_table(kind: str) -> str:
+    """The shipped recipes of a kind as aligned ``name  summary`` lines (``--list`` output)."""
+    found = list_recipes(kind)
+    width = max((len(name) for name, _ in found), default=0)
+    return "\n".join(f"{name:{width}}  {summary}" for name, summary in found)
 
 
 def find_recipe(name_or_path: str, kind: str) -> Path:
