@@ -53,7 +53,7 @@ def figure_for(fit: LanguageFit, metric: str) -> Any:
     ax.set_xlabel(f"translation pairs (examples, {scale})")
     ax.set_ylabel(metric)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")  # "best" avoids the data points; a fixed corner hid one
     fig.tight_layout()
     return fig
 
