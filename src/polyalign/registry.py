@@ -12,9 +12,16 @@ from typing import Generic, Iterator, TypeVar
 
 from polyalign.errors import InputError
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "unknown_name"]
 
 T = TypeVar("T")
+
+
+def unknown_name(kind: str, name: str, known: list[str], where: str = "") -> InputError:
+    """The error for a name that is not one of ``known``: a did-you-mean hint and the known names."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return InputError(f"unknown {kind} {name!r}{hint}; known: {', '.join(known)}{where}")
 
 
 class Registry(Generic[T]):
@@ -33,9 +40,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """Import and return the entry, or raise `InputError` listing the known names."""
         if name not in self._entries:
-            close = difflib.get_close_matches(name, list(self._entries), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise InputError(f"unknown {self.kind} {name!r}{hint}; known: {', '.join(sorted(self._entries))}")
+            raise unknown_name(self.kind, name, self.names())
         module, attr = self._entries[name].split(":")
         return getattr(importlib.import_module(module), attr)
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from polyalign import langs
 from polyalign.errors import InputError
+from polyalign.registry import unknown_name
 
 __all__ = ["Benchmark", "BENCHMARKS", "STARTER_LANGS", "Kind", "get_benchmark", "flores_directions", "split_direction"]
 
@@ -122,9 +123,5 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
 def get_benchmark(name: str) -> Benchmark:
     """Look a benchmark up by task name; unknown names raise `InputError` listing the known ones."""
     if name not in BENCHMARKS:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(BENCHMARKS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InputError(f"unknown task {name!r}{hint}; known: {', '.join(BENCHMARKS)}")
+        raise unknown_name("task", name, list(BENCHMARKS))
     return BENCHMARKS[name]

@@ -21,7 +21,6 @@ alternate one, where ``<root>`` is ``cache_dir``, else ``$POLYALIGN_CACHE``, els
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import logging
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.errors import InputError
+from polyalign.registry import unknown_name
 
 __all__ = ["ZooEntry", "ZOO", "DEFAULT_MODEL", "MARKER", "names", "get_entry", "cache_root", "model_dir",
            "is_pulled", "ensure", "pull", "fetch_gguf"]
@@ -110,9 +110,7 @@ def names() -> list[str]:
 def get_entry(name: str) -> ZooEntry:
     """The zoo entry ``name``, or an `InputError` listing the known names."""
     if name not in ZOO:
-        close = difflib.get_close_matches(name, list(ZOO), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InputError(f"unknown model {name!r}{hint}; known: {', '.join(names())} (polyalign models list)")
+        raise unknown_name("model", name, names(), where=" (polyalign models list)")
     return ZOO[name]
 
 
