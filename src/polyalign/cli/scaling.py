@@ -1,4 +1,4 @@
-"""`polyalign scaling fit|allocate`: fit scaling laws of translation data, then split a data budget.
+"""`polyalign scaling sweep|fit|allocate|check`: fit scaling laws of translation data, split a data budget, check.
 
 x-LLaMA (REFERENCE.md, "Scaling law" / "Data allocation"): translation quality per language grows as
 a concave, saturating function of the number of translation pairs; fitting that curve per language
@@ -20,7 +20,7 @@ from polyalign.scaling.fit import fit_all, read_fits, read_results, write_fits
 from polyalign.scaling.laws import LAWS
 from polyalign.scaling.plot import fits_table, plot_fit
 
-__all__ = ["register", "run_sweep_command", "run_fit", "run_allocate"]
+__all__ = ["register", "run_sweep_command", "run_fit", "run_allocate", "run_check"]
 
 _LAWS_HELP = "\n".join(f"      {name:<6} y = {law.formula}" for name, law in LAWS.items())
 
@@ -34,6 +34,8 @@ evaluate (Flores BLEU/COMET), collect one CSV row per run, then
 {_LAWS_HELP}
   2. 'scaling allocate' splits a budget of pairs across languages to maximise the predicted quality,
      and writes an allocation plan that 'polyalign data build' reads (recipe field allocation.plan).
+  3. build that mixture, train on it, evaluate, and 'scaling check' compares each language's measured
+     score with the plan's prediction.
 """
 
 _FIT_HELP = f"""\
@@ -170,6 +172,41 @@ example:
 """
 
 
+_CHECK_HELP = """\
+Compare an allocation plan's predicted scores with what the model trained on it measured.
+
+Reads the plan's metric and per-language predictions and the eval run's results.json; a language is
+found under its code or a direction to or from English (de-en counts as de). With --against uniform
+the plan's uniform-split predictions are checked instead (for a model trained on the uniform split).
+
+example:
+  polyalign data build qalign-stage1 allocation.plan=plan.json out=runs/mix/data
+  polyalign train qalign-stage1-smollm2-lora stages.0.data=runs/mix/data/train.jsonl out=runs/mix/train
+  polyalign eval --model runs/mix/train/question-alignment/model --tasks qtrans --langs de-en,zh-en --out runs/mix/eval
+  polyalign scaling check --plan plan.json --results runs/mix/eval
+"""
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Handler of ``polyalign scaling check``."""
+    from polyalign.data.allocation import read_plan
+    from polyalign.scaling.check import check_plan, read_eval_results
+
+    plan = read_plan(args.plan)
+    against = "predicted" if args.against == "plan" else "uniform_predicted"
+    check = check_plan(plan, read_eval_results(args.results), task=args.task, predictions=against)
+    print(f"{'Plan' if args.against == 'plan' else 'Uniform split'} of {args.plan} vs {args.results}")
+    print(check.table())
+    if args.out:
+        import json
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"plan": str(args.plan), "results": str(args.results), "against": args.against,
+                                        **check.to_json()}, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Handler of ``polyalign scaling sweep``."""
     from polyalign.config import load_config
@@ -184,7 +221,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``scaling`` with subcommands ``sweep``, ``fit`` and ``allocate`` to the top-level subparsers."""
+    """Add ``scaling`` with subcommands ``sweep``, ``fit``, ``allocate`` and ``check`` to the top-level subparsers."""
     raw = argparse.RawDescriptionHelpFormatter
     parser = commands.add_parser("scaling", help="fit scaling laws of translation data; allocate a data budget",
                                  description=_SCALING_HELP, formatter_class=raw)
@@ -225,3 +262,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                             "%(default)s, x-LLaMA; question_alignment for QAlign stage I)")
     alloc.add_argument("--out", type=Path, required=True, help="plan file to write (JSON)")
     alloc.set_defaults(func=run_allocate)
+
+    check = sub.add_parser("check", help="compare a plan's predicted scores with a trained model's eval",
+                           description=_CHECK_HELP, formatter_class=raw)
+    check.add_argument("--plan", type=Path, required=True, help="plan file written by 'polyalign scaling allocate'")
+    check.add_argument("--results", type=Path, required=True, help="eval run folder or its results.json")
+    check.add_argument("--task", help="task to read (default: the run's only task)")
+    check.add_argument("--against", choices=("plan", "uniform"), default="plan",
+                       help="check the plan's predictions, or those of the uniform split it was compared with "
+                            "(default: %(default)s)")
+    check.add_argument("--out", type=Path, help="also write the comparison as JSON")
+    check.set_defaults(func=run_check)

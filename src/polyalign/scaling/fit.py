@@ -28,7 +28,7 @@ from polyalign.data.io import read_json
 from polyalign.errors import InputError
 from polyalign.scaling.laws import LAWS, Curve, Law
 
-__all__ = ["FITS_FORMAT", "LawFit", "LanguageFit", "FitReport", "read_results", "fit_law", "loo_rmse",
+__all__ = ["FITS_FORMAT", "canonical_lang", "LawFit", "LanguageFit", "FitReport", "read_results", "fit_law", "loo_rmse",
            "fit_language", "fit_all", "write_fits", "read_fits"]
 
 FITS_FORMAT = "polyalign-fits/1"
@@ -82,7 +82,8 @@ class FitReport:
     source: str = ""
 
 
-def _canonical_lang(raw: str, where: str) -> str:
+def canonical_lang(raw: str, where: str) -> str:
+    """The language code a result row stands for: ``de``, ``deu`` and ``en-de`` / ``de-en`` all give ``de``."""
     # Flores results are keyed by direction (DESIGN.md: `en-zh`); x-LLaMA allocates per language,
     # so a direction to or from English stands for its non-English side.
     parts = raw.strip().split("-")
@@ -129,7 +130,7 @@ def read_results(path: str | Path, metric: str | None = None) -> tuple[str, dict
         if (row["metric"] or "").strip() != metric:
             continue
         where = f"{path}:{line}"
-        lang = _canonical_lang(row["lang"] or "", where)
+        lang = canonical_lang(row["lang"] or "", where)
         if directions.setdefault(lang, row["lang"].strip()) != row["lang"].strip():
             raise InputError(f"language {lang!r} appears as both {directions[lang]!r} and {row['lang'].strip()!r}; "
                              "keep one direction per language", where=where)
