@@ -12,10 +12,10 @@ and language + provenance), OUT/samples/<task>_<lang>.jsonl (every prompt, outpu
 and per-example metric) and per-language tables (OUT/tables/<task>.md|csv), printed at the end.
 Rerunning the same command after an interruption resumes where it stopped.
 
-tasks: mgsm msvamp gsm8k svamp (numeric: acc, acc_paper), xquad mlqa (em, f1, contains),
-xcsqa mmlu ceval (multiple choice: acc), flores (bleu, chrf++, spbleu, comet; languages are
-directions such as en-zh, a plain code selects both directions); generative tasks also report
-lang_match and lang_none.
+tasks:
+{tasks}
+Generative tasks also report lang_match and lang_none; 'starter' ships with polyalign, the others
+read their upstream files.
 
 data: the upstream files in a folder per task under --data-dir (mgsm/mgsm_de.tsv,
 xquad/xquad.de.json, msvamp/test_German.json, flores/devtest/deu.devtest, ...); a missing file is
@@ -29,16 +29,35 @@ options under that combined distribution.
 
 examples:
   polyalign eval --model smollm2-135m-instruct --tasks mgsm,xquad --langs de,zh --limit 20 --data-dir ../shared/data
-  polyalign eval --backend proxy --base llama-2-70b --expert runs/qalign-7b --anti-expert llama-2-7b \
+  polyalign eval --backend proxy --base llama-2-70b --expert runs/qalign-7b --anti-expert llama-2-7b \\
                  --alpha 1.0 --tasks mgsm --device auto --small-device cuda:0 --dtype bfloat16
   polyalign eval --model path/to/ckpt --tasks flores --langs en-zh,zh-en --prompt chat --out runs/flores
   polyalign eval --backend replay --predictions preds.jsonl --tasks mgsm --data-dir data --out runs/replay
 """
 
 
+_KIND_METRICS = {
+    "numeric": "acc, acc_paper; --prompt pot adds the programs' statuses",
+    "qa": "em, f1, contains",
+    "choice": "multiple choice: acc",
+    "translation": "bleu, chrf++, spbleu, comet; languages are directions such as en-zh, a plain code selects both",
+}
+
+
+def _task_lines() -> str:
+    """The task list of --help, from the benchmark table (so it cannot fall behind it)."""
+    from polyalign.eval.benchmarks import BENCHMARKS
+
+    lines = []
+    for kind, metrics in _KIND_METRICS.items():
+        names = " ".join(name for name, bench in BENCHMARKS.items() if bench.kind == kind)
+        lines.append(f"  {names} ({metrics})")
+    return "\n".join(lines)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("eval", help="evaluate a model on the multilingual benchmarks",
-                                 description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 description=EVAL_HELP.format(tasks=_task_lines()), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="zoo name, local model folder or hub id (optional for replay; "
                                         "the large base model for proxy, also accepted as --base)")
     parser.add_argument("--tasks", required=True, help="comma-separated tasks, e.g. mgsm,xquad")
