@@ -34,7 +34,7 @@ flag.
 examples:
   polyalign serve --model smollm2-135m-instruct --port 8000
   polyalign serve --model runs/train/x-llama-7b/sft/model --device cuda --dtype bfloat16 --port 8000
-  polyalign serve --backend proxy --base meta-llama/Llama-2-70b-hf --expert runs/train/qalign-llama2-7b/stage2/model \
+  polyalign serve --backend proxy --base meta-llama/Llama-2-70b-hf --expert runs/train/qalign-llama2-7b/stage2/model \\
       --anti-expert meta-llama/Llama-2-7b-hf --device auto --dtype bfloat16
   curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
       -d '{"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Hallo!"}]}'

@@ -36,7 +36,7 @@ Several GPUs or nodes: the same command under accelerate launch, with a shipped 
 
 examples:
   polyalign data build qalign-stage1-sample
-  polyalign data build qalign-stage2-gsm8k sources.0.path=builtin:samples/math-cot/train.jsonl \
+  polyalign data build qalign-stage2-gsm8k sources.0.path=builtin:samples/math-cot/train.jsonl \\
       sources.0.subset=null out=runs/data/qalign-stage2-sample
   polyalign train qalign-smollm2-lora                      # QAlign I → II, LoRA, on a CPU
   polyalign train my-recipe.yaml out=runs/train/try1 stages.0.learning_rate=1e-4 --overwrite
