@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,7 +216,6 @@ def test_save_model_gguf_loaded_path(tiny, tmp_path):
 # ── GGUF: a tiny F32 GGUF written from the tiny model exercises transformers' gguf_file= path ──
 @pytest.fixture(scope="module")
 def tiny_gguf(tiny, tmp_path_factory) -> Path:
-    pytest.importorskip("gguf")
     folder = tmp_path_factory.mktemp("gguf")
     write_llama_gguf(load_model(str(tiny)), load_tokenizer(str(tiny)), folder / "tiny.F32.gguf")
     return folder / "tiny.F32.gguf"
@@ -232,6 +232,12 @@ def test_load_gguf_matches_source(tiny, tiny_gguf, as_folder):
     for text in ["Hello world", "敏捷的狐狸 สุนัข", "٣ + ٤ = ٧"]:
         assert tok(text)["input_ids"] == src_tok(text)["input_ids"]
     assert torch.equal(_logits(model, tok), _logits(src_model, src_tok))
+
+
+def test_gguf_without_the_gguf_package_is_an_input_error(tiny_gguf, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gguf", None)  # as if installed with --no-deps
+    with pytest.raises(InputError, match="needs the gguf package: pip install 'gguf>=0.10'"):
+        load_tokenizer(str(tiny_gguf))
 
 
 def test_save_gguf_loaded_model(tiny_gguf, tmp_path):
@@ -259,7 +265,6 @@ def test_gguf_next_to_converted_copy_loads_copy(tiny, tiny_gguf, tmp_path):
 
 
 def test_write_gguf_rejects_other_architectures(tiny, tmp_path):
-    pytest.importorskip("gguf")
     model = load_model(str(tiny))
     model.config.model_type = "gpt2"
     with pytest.raises(InputError, match="Llama-architecture"):

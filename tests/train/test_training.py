@@ -74,7 +74,6 @@ def test_the_paper_recipes_use_the_papers_hyperparameters():
 
 
 def test_a_gguf_base_model_trains_and_saves_plain_safetensors(tmp_path, tiny_model, toy_data, write_recipe, stage):
-    pytest.importorskip("gguf")
     from polyalign.models.gguf import write_llama_gguf
     from polyalign.models.loading import load_tokenizer
 

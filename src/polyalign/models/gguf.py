@@ -8,7 +8,7 @@ config without the ``quantization_config`` that would send transformers looking 
 `write_llama_gguf` goes the other way for Llama-architecture models with a byte-level BPE
 tokenizer (SmolLM2, the tiny test models), unquantised F32, so the GGUF path can be tested offline
 in a second and a tuned model can be handed to llama.cpp (quantise it there with llama-quantize).
-It needs the optional ``gguf`` package (``pip install polyalign[gguf]``).
+Reading and writing both use the ``gguf`` package, a core dependency.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def write_llama_gguf(model: Any, tokenizer: Any, path: str | Path) -> Path:
     try:
         import gguf
     except ImportError:
-        raise InputError("writing GGUF files needs the gguf package: pip install 'polyalign[gguf]'") from None
+        raise InputError("writing GGUF files needs the gguf package: pip install 'gguf>=0.10'") from None
     import numpy as np
 
     cfg = model.config

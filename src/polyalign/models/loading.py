@@ -178,6 +178,11 @@ def _source_args(resolved: str) -> tuple[str, dict[str, str]]:
     gguf = find_gguf(path)
     if gguf is None:
         return resolved, {}
+    try:  # transformers' own message blames torch too and names no command
+        import gguf as _  # noqa: F401
+    except ImportError:
+        raise InputError(f"{gguf.name} is a GGUF checkpoint, which needs the gguf package: "
+                         "pip install 'gguf>=0.10'", where=resolved) from None
     return str(gguf.parent), {"gguf_file": gguf.name}
 
 
