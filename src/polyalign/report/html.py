@@ -148,7 +148,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue",
   Arial, sans-serif; color: var(--fg); background: #fff; }
-main, header.top { max-width: 1180px; margin: 0 auto; padding: 0 24px; }
+main, header.top { max-width: 1320px; margin: 0 auto; padding: 0 24px; }
 header.top { padding-top: 24px; }
 h1 { font-size: 1.7em; margin: 0 0 4px; }
 h2 { font-size: 1.35em; margin: 40px 0 8px; padding-top: 8px; border-top: 3px solid var(--line); }
@@ -163,7 +163,7 @@ a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: un
 .scroll { overflow-x: auto; margin: 8px 0 14px; }
 table { border-collapse: collapse; font-size: 14px; }
 p.caption { color: var(--muted); font-size: 13px; margin: 10px 0 -4px; }
-th, td { border: 1px solid var(--line); padding: 4px 9px; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: 4px 7px; vertical-align: top; }
 th { background: #eef1f4; text-align: left; font-weight: 600; }
 th.group { text-align: center; }
 tbody tr:nth-child(even) { background: var(--zebra); }
