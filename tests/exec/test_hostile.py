@@ -78,9 +78,7 @@ def _contained(result: ExecResult) -> None:
 
 def test_infinite_loop_times_out():
     r = _run("while True: pass", timeout=1.0)
-    # A busy loop on an idle core spends CPU as fast as wall time passes: the 1 s CPU limit
-    # (ceil(timeout)) and the 1 s wall timer race, and either one stopping it is right.
-    assert r.status == "timeout" and ("wall time" in r.detail or "CPU time" in r.detail), r.detail
+    assert r.status == "timeout" and "wall time" in r.detail, r.detail  # the CPU limit is only a backstop
     assert r.seconds < 6  # killed, not waited for
     _contained(r)
 

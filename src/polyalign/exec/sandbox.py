@@ -123,7 +123,8 @@ def run_program(
         timeout: Wall-clock limit in seconds, interpreter start-up included.
         memory_mb: Address-space limit (RLIMIT_AS) in MiB.
         max_output: Bytes kept per stream; writing more kills the program (``truncated``).
-        cpu_seconds: CPU-time limit; default ``ceil(timeout)``.
+        cpu_seconds: CPU-time limit; default ``ceil(timeout) + 1``, a backstop behind the wall timer
+            (equal limits race on an idle core, and the reported reason would flip between runs).
         file_mb: Largest file the program may write, in MiB; in namespace mode also the size of its
             whole working directory.
         max_files: Open file descriptors allowed (RLIMIT_NOFILE).
@@ -142,7 +143,7 @@ def run_program(
     mode = isolation_mode() if isolation == "auto" else isolation
     if mode not in ("namespace", "basic"):
         raise ValueError(f"run_program: isolation must be auto, namespace or basic, not {isolation!r}")
-    cpu = cpu_seconds or max(1, math.ceil(timeout))
+    cpu = cpu_seconds or math.ceil(timeout) + 1
     exe = sys.executable if site_packages else os.path.realpath(sys.executable)
     cfg = {"cpu_seconds": cpu, "memory_mb": memory_mb, "file_mb": file_mb, "max_files": max_files,
            "site_packages": int(site_packages),
