@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 import torch
 from support.proxy_models import PROMPTS, sharpened_tiny
 
-from polyalign.cli import main as cli_main
 from polyalign.cli.main import main
 from polyalign.errors import InputError
 from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
@@ -149,24 +147,7 @@ def test_expert_flags_need_the_proxy_backend(trio, tmp_path, capsys):
     assert code == 2 and "--expert: only for --backend proxy (this run uses hf)" in err
 
 
-@pytest.fixture
-def with_generate(monkeypatch):
-    """``polyalign generate`` in the real parser and error handling, whether or not main.py registers it yet."""
-    from polyalign.cli import generate as generate_cmd
-
-    original = cli_main.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "generate" not in commands.choices:
-            generate_cmd.register(commands)
-        return parser
-
-    monkeypatch.setattr(cli_main, "build_parser", build)
-
-
-def test_generate_cli_prints_what_the_backends_generate(trio, tmp_path, capsys, with_generate):
+def test_generate_cli_prints_what_the_backends_generate(trio, tmp_path, capsys):
     model, tok = load_model(trio["base"]), load_tokenizer(trio["base"], padding_side="left")
     expected = generate(model, tok, PROMPTS[:2], max_new_tokens=5)
     assert main(["generate", "--model", trio["base"], PROMPTS[0], PROMPTS[1], "--max-new-tokens", "5"]) == 0
@@ -200,7 +181,7 @@ def test_generate_cli_prints_what_the_backends_generate(trio, tmp_path, capsys, 
     (["--file", "NOFILE"], "no such prompts file"),
     (["Hi", " "], "empty prompt"),
 ])
-def test_generate_cli_bad_input_exits_2(trio, tmp_path, capsys, with_generate, args, message):
+def test_generate_cli_bad_input_exits_2(trio, tmp_path, capsys, args, message):
     args = [str(tmp_path / "none.txt") if a == "NOFILE" else a for a in args]
     code = main(["generate", "--model", trio["base"], *args])
     err = capsys.readouterr().err.strip()

@@ -160,19 +160,9 @@ def test_bad_input_is_an_input_error(tmp_path, runs):
         run(str(runs["eval"]), "--out", str(tmp_path))
 
 
-def test_exit_code_2_through_the_entry_point(tmp_path, monkeypatch, capsys):
+def test_exit_code_2_through_the_entry_point(tmp_path, capsys):
     from polyalign.cli import main as cli_main
 
-    build = cli_main.build_parser
-
-    def with_report() -> argparse.ArgumentParser:  # until cli/main.py registers the command itself
-        parser = build()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "report" not in commands.choices:
-            report_cmd.register(commands)
-        return parser
-
-    monkeypatch.setattr(cli_main, "build_parser", with_report)
     assert cli_main.main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("polyalign: error: no polyalign run found in")
