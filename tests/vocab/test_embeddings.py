@@ -60,6 +60,8 @@ def test_old_vocabulary_logits_unchanged(tied):
     ids = torch.tensor([[1, 5, 7, 49, 3]])
     with torch.no_grad():
         before = model(ids).logits
+    old_in = model.get_input_embeddings().weight.detach().clone()
+    old_out = model.get_output_embeddings().weight.detach().clone()
     info = resize_and_init(model, [50, 51, 52], 50, method="subtoken-mean", components={50: [5, 7], 51: [49]})
     assert info["tied"] is tied and info["rows_after"] == 53 and model.config.vocab_size == 53
     emb = model.get_input_embeddings().weight
@@ -70,4 +72,8 @@ def test_old_vocabulary_logits_unchanged(tied):
     with torch.no_grad():
         after = model(ids).logits
     assert after.shape[-1] == 53
-    assert torch.equal(after[..., :50], before)
+    # The old rows are untouched bit for bit; the logits are equal up to rounding only, because a
+    # 53-column head may be multiplied with another kernel blocking than a 50-column one (on an
+    # AVX-512 EPYC the last bits differ).
+    assert torch.equal(emb[:50], old_in) and torch.equal(out[:50], old_out)
+    torch.testing.assert_close(after[..., :50], before, rtol=1e-5, atol=1e-6)
