@@ -10,7 +10,7 @@ import pytest
 from helpers import run_cli
 from polyalign.errors import InputError
 from polyalign.quickstart import measure, pipeline
-from polyalign.quickstart.plan import QuickstartConfig, sizes_for
+from polyalign.quickstart.plan import REFERENCE_TOKENS_PER_SECOND, QuickstartConfig, relative_speed, sizes_for
 from polyalign.quickstart.table import before_after_table
 
 WORDS = {"en": "How many apples does {n} have", "de": "Wie viele Äpfel hat {n}", "zh": "{n}有多少个苹果"}
@@ -41,6 +41,9 @@ def _cfg(tmp_path, tiny_model, **kw):
 def test_quickstart_measures_before_and_after_and_resumes(tmp_path, tiny_model, monkeypatch):
     state = pipeline.run_quickstart(_cfg(tmp_path, tiny_model), progress=False)
     assert list(state["steps"]) == list(pipeline.STEP_WEIGHTS)
+    # the model step measured this machine and sized the run with it
+    assert state["speed"]["tokens_per_second"] > 0
+    assert state["sizes"] == vars(sizes_for(0.1, 2, state["speed"]["relative"]))
     for when in ("before", "after"):
         for lang in ("de", "zh"):
             row = state[when][lang]
@@ -60,6 +63,7 @@ def test_quickstart_measures_before_and_after_and_resumes(tmp_path, tiny_model, 
         raise AssertionError("a finished step ran again")
 
     monkeypatch.setattr(pipeline, "measure_model", fail)
+    monkeypatch.setattr(pipeline, "generation_speed", fail)  # a resumed run keeps its sizes
     assert pipeline.run_quickstart(_cfg(tmp_path, tiny_model), progress=False)["after"] == state["after"]
 
 
@@ -86,6 +90,35 @@ def test_sizes_scale_with_the_budget_and_stay_within_the_data():
     small, default, large = sizes_for(5, 8), sizes_for(15, 8), sizes_for(600, 8)
     assert small.train < default.train < large.train == 200 and large.translate == 50
     assert sizes_for(15, 2).train > default.train  # fewer languages, more pairs each
+
+
+def test_sizes_scale_with_the_measured_speed_within_limits():
+    assert relative_speed(REFERENCE_TOKENS_PER_SECOND) == 1.0
+    assert relative_speed(REFERENCE_TOKENS_PER_SECOND / 2) == 0.5
+    assert relative_speed(1.0) == 0.25 and relative_speed(1e6) == 4.0  # clamped
+    half, default = sizes_for(15, 8, 0.5), sizes_for(15, 8)
+    assert half.train == default.train // 2 and half.loglik == default.loglik // 2
+    assert sizes_for(15, 8, 4.0) == sizes_for(60, 8)
+
+
+def test_without_calibration_the_reference_sizes_are_used(tmp_path, tiny_model, monkeypatch):
+    class Stop(Exception):
+        pass
+
+    def fail(*args, **kwargs):
+        raise AssertionError("probed the speed although calibration is off")
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(pipeline, "generation_speed", fail)
+    monkeypatch.setattr(pipeline, "measure_model", lambda *args, **kwargs: {})
+    monkeypatch.setattr(pipeline, "_train", stop)  # the sizes are fixed by then
+    with pytest.raises(Stop):
+        pipeline.run_quickstart(_cfg(tmp_path, tiny_model, calibrate=False), progress=False)
+    state = json.loads((tmp_path / "qs/quickstart.json").read_text(encoding="utf-8"))
+    assert state["speed"] is None and state["sizes"] == vars(sizes_for(0.1, 2))
+    assert state["settings"]["calibrate"] is False
 
 
 @pytest.mark.parametrize("args,message", [

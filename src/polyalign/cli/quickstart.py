@@ -20,8 +20,10 @@ Measured on held-apart starter questions, per language, before and after:
   English question from hidden states (centred, mean over layers), the share of answers in the
   question's language, and math accuracy (reported, not expected to move at 135M parameters).
 
-Rerunning the same command resumes an interrupted run. --budget-minutes scales the data sizes
-(the default, {DEFAULT_BUDGET_MINUTES:g} minutes, is sized for 2 CPU cores and 8 languages).
+Rerunning the same command resumes an interrupted run. The run is sized to --budget-minutes
+(default {DEFAULT_BUDGET_MINUTES:g}) on this machine: a ~20-second probe of the model's generation
+speed scales the number of questions per language (recorded in quickstart.json and the report);
+--no-calibrate uses the reference sizes instead, the same on every machine.
 
 examples:
   polyalign quickstart
@@ -38,7 +40,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--langs", help="languages to align, from de,fr,es,ru,zh,ja,sw,th (default: all eight)")
     parser.add_argument("--out", default="quickstart-out", help="output folder (default: %(default)s)")
     parser.add_argument("--budget-minutes", type=float, default=DEFAULT_BUDGET_MINUTES,
-                        help="time budget on 2 CPU cores; scales the data sizes (default: %(default)g)")
+                        help="time budget; scales the data sizes (default: %(default)g)")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="do not scale the sizes by this machine's measured speed (the reference sizes)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_quickstart)
 
@@ -50,7 +54,8 @@ def _quickstart(args: argparse.Namespace) -> int:
     from polyalign.quickstart.plan import QuickstartConfig
     from polyalign.quickstart.table import before_after_table
 
-    cfg = QuickstartConfig(out=args.out, model=args.model, budget_minutes=args.budget_minutes)
+    cfg = QuickstartConfig(out=args.out, model=args.model, budget_minutes=args.budget_minutes,
+                           calibrate=not args.no_calibrate)
     if args.langs:
         cfg.langs = [x.strip() for x in args.langs.split(",") if x.strip()]
     state = run_quickstart(cfg, progress=False if args.no_progress else None)

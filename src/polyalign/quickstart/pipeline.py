@@ -3,7 +3,8 @@
 Steps, each recorded in ``OUT/quickstart.json`` as it finishes, so that rerunning the same command
 after an interruption skips what is done (and training resumes from its last checkpoint):
 
-1. ``model``   pull / resolve the model; its tokenizer must have a chat template;
+1. ``model``   pull / resolve the model (its tokenizer must have a chat template), measure its
+   generation speed on this machine and size the run (`polyalign.quickstart.plan.sizes_for`);
 2. ``data``    lay the starter data out for the engines (`polyalign.quickstart.measure`);
 3. ``before``  measure the base model;
 4. ``train``   build the stage-I mixture (recipe ``qalign-stage1``) and train (recipe
@@ -24,8 +25,9 @@ from typing import Any
 
 from polyalign.config import load_config, save_config, to_dict
 from polyalign.errors import InputError
-from polyalign.quickstart.measure import measure_model, retrieval_by_lang, write_starter_layouts
-from polyalign.quickstart.plan import METRICS, QuickstartConfig, Sizes, sizes_for
+from polyalign.quickstart.measure import generation_speed, measure_model, retrieval_by_lang, write_starter_layouts
+from polyalign.quickstart.plan import (METRICS, REFERENCE_TOKENS_PER_SECOND, QuickstartConfig, Sizes, relative_speed,
+                                       sizes_for)
 
 __all__ = ["run_quickstart", "STATE_FILE", "STEP_WEIGHTS"]
 
@@ -49,15 +51,14 @@ def run_quickstart(cfg: QuickstartConfig, *, progress: bool | None = None) -> di
 
     cfg.validate()
     out = Path(cfg.out)
-    sizes = sizes_for(cfg.budget_minutes, len(cfg.langs))
-    state = _load_state(out, cfg, sizes)
+    state = _load_state(out, cfg)
     save_config(cfg, out)
     steps: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
-        ("model", lambda s: _model(s, cfg)), ("data", lambda s: _data(s, out, cfg, sizes)),
-        ("before", lambda s: _measure(s, "before", s["model_path"], out, cfg, sizes)),
+        ("model", lambda s: _model(s, cfg)), ("data", lambda s: _data(s, out, cfg, _sizes(s))),
+        ("before", lambda s: _measure(s, "before", s["model_path"], out, cfg, _sizes(s))),
         ("train", lambda s: _train(s, out, cfg)),
-        ("after", lambda s: _measure(s, "after", s["trained_model"], out, cfg, sizes)),
-        ("align", lambda s: _align(s, out, cfg, sizes)), ("report", lambda s: _report(s, out))]
+        ("after", lambda s: _measure(s, "after", s["trained_model"], out, cfg, _sizes(s))),
+        ("align", lambda s: _align(s, out, cfg, _sizes(s))), ("report", lambda s: _report(s, out))]
     runner_log = logging.getLogger("polyalign.eval.runner")
     if not any(isinstance(f, _OnlyChrf) for f in runner_log.filters):
         runner_log.addFilter(_OnlyChrf())
@@ -77,10 +78,10 @@ def run_quickstart(cfg: QuickstartConfig, *, progress: bool | None = None) -> di
     return state
 
 
-def _load_state(out: Path, cfg: QuickstartConfig, sizes: Sizes) -> dict[str, Any]:
+def _load_state(out: Path, cfg: QuickstartConfig) -> dict[str, Any]:
     path = out / STATE_FILE
     settings = {"model": cfg.model, "langs": cfg.langs, "budget_minutes": cfg.budget_minutes,
-                "train_recipe": cfg.train_recipe, "seed": cfg.seed}
+                "calibrate": cfg.calibrate, "train_recipe": cfg.train_recipe, "seed": cfg.seed}
     if path.is_file():
         state = json.loads(path.read_text(encoding="utf-8"))
         if state.get("settings") != settings:
@@ -89,7 +90,7 @@ def _load_state(out: Path, cfg: QuickstartConfig, sizes: Sizes) -> dict[str, Any
         return state
     out.mkdir(parents=True, exist_ok=True)
     return {"kind": "polyalign-quickstart/1", "settings": settings, "model": cfg.model, "langs": cfg.langs,
-            "budget_minutes": cfg.budget_minutes, "sizes": to_dict(sizes), "metrics": METRICS,
+            "budget_minutes": cfg.budget_minutes, "speed": None, "sizes": None, "metrics": METRICS,
             "before": {}, "after": {}, "steps": {},
             "dirs": {"eval_before": "eval-before", "eval_after": "eval-after", "train": "train",
                      "analysis": "analysis"}}
@@ -109,6 +110,20 @@ def _model(state: dict[str, Any], cfg: QuickstartConfig) -> None:
         raise InputError(f"model {cfg.model!r}: its tokenizer has no chat template; the quickstart asks questions "
                          "through it — use an instruction-tuned (chat) model")
     state["model_path"] = path
+    speed = 1.0
+    if cfg.calibrate:
+        tokens_per_second = generation_speed(path, ["en", *cfg.langs])
+        speed = relative_speed(tokens_per_second)
+        state["speed"] = {"tokens_per_second": round(tokens_per_second, 1),
+                          "reference_tokens_per_second": REFERENCE_TOKENS_PER_SECOND, "relative": round(speed, 3)}
+        log.info("this machine generates %.0f tokens/s with %s (reference %.0f): sizes scaled by %.2f",
+                 tokens_per_second, cfg.model, REFERENCE_TOKENS_PER_SECOND, speed)
+    state["sizes"] = to_dict(sizes_for(cfg.budget_minutes, len(cfg.langs), speed))
+
+
+def _sizes(state: dict[str, Any]) -> Sizes:
+    """The sizes fixed by the ``model`` step; a resumed run keeps them whatever the machine does now."""
+    return Sizes(**state["sizes"])
 
 
 def _data(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:

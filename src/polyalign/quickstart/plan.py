@@ -1,9 +1,10 @@
-"""What a quickstart run does, sized to a time budget.
+"""What a quickstart run does, sized to a time budget and to the machine it runs on.
 
-The default budget (15 minutes on 2 CPU cores with SmolLM2-135M-Instruct) was set from measured step
-times (see ``benchmarks/`` and the quickstart's own ``quickstart.json``, which records every step's
-seconds): sizes scale linearly with ``--budget-minutes`` and are clamped to what the starter data
-holds (200 training and 50 held-apart questions per language).
+Sizes scale linearly with ``--budget-minutes``, inversely with the number of languages, and with the
+machine's measured generation speed (`measure.generation_speed`, relative to
+`REFERENCE_TOKENS_PER_SECOND`), and are clamped to what the starter data holds (200 training and 50
+held-apart questions per language). ``quickstart.json`` records every step's seconds, the measured
+speed and the sizes used.
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from polyalign import langs
 from polyalign.errors import InputError
 from polyalign.eval.benchmarks import STARTER_LANGS
 
-__all__ = ["QuickstartConfig", "Sizes", "sizes_for", "METRICS", "DEFAULT_MODEL", "DEFAULT_BUDGET_MINUTES"]
+__all__ = ["QuickstartConfig", "Sizes", "sizes_for", "relative_speed", "METRICS", "DEFAULT_MODEL",
+           "DEFAULT_BUDGET_MINUTES", "REFERENCE_TOKENS_PER_SECOND"]
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 DEFAULT_BUDGET_MINUTES = 15.0
 TRAIN_AVAILABLE, TEST_AVAILABLE = 200, 50
+REFERENCE_TOKENS_PER_SECOND = 55.0
+"""Generation speed (`measure.generation_speed`) at which the reference sizes fill the default budget.
+
+Measured with SmolLM2-135M-Instruct and the 8 default languages: on a 2-core AMD EPYC where the probe
+gave 41.4 tokens/s (median of 3 runs, 40.6–41.9), the reference sizes took 19.4 minutes, 19.0 of them
+in the size-dependent steps; 14.2 minutes are left for those steps in a 15-minute run (after the pull,
+the probe and the report), so the reference is 41.4 × 19.0 / 14.2 ≈ 55 tokens/s.
+"""
+SPEED_LIMITS = (0.25, 4.0)
+"""A probe outside these multiples of the reference is clamped (a GPU does not make the starter data longer)."""
 
 
 @dataclass
@@ -31,7 +43,10 @@ class QuickstartConfig:
     langs: list[str] = field(default_factory=lambda: [code for code in STARTER_LANGS if code != "en"])
     """Languages to align to English (a subset of the starter languages)."""
     budget_minutes: float = DEFAULT_BUDGET_MINUTES
-    """Wall-clock target on 2 CPU cores; scales the data sizes."""
+    """Wall-clock target; scales the data sizes (with the measured speed, see `calibrate`)."""
+    calibrate: bool = True
+    """Scale the sizes by this machine's measured generation speed; False: the reference sizes, equal
+    on every machine (for comparing runs across machines)."""
     train_recipe: str = "qalign-stage1-smollm2-lora"
     """Train recipe whose first stage is question alignment (LoRA by default)."""
     seed: int = 1234
@@ -63,9 +78,18 @@ class Sizes:
     """Held-apart parallel questions per language for layer-wise retrieval."""
 
 
-def sizes_for(budget_minutes: float, n_langs: int) -> Sizes:
-    """Sizes for a budget; the 15-minute default fits 8 languages on 2 cores."""
-    scale = budget_minutes / DEFAULT_BUDGET_MINUTES * 8 / max(n_langs, 1)
+def relative_speed(tokens_per_second: float) -> float:
+    """A measured generation speed as a multiple of the reference, clamped to `SPEED_LIMITS`."""
+    low, high = SPEED_LIMITS
+    return max(low, min(high, tokens_per_second / REFERENCE_TOKENS_PER_SECOND))
+
+
+def sizes_for(budget_minutes: float, n_langs: int, speed: float = 1.0) -> Sizes:
+    """Sizes for a budget; the 15-minute default fits 8 languages on a machine of the reference speed.
+
+    ``speed`` is the machine's generation speed relative to the reference (`relative_speed`).
+    """
+    scale = budget_minutes / DEFAULT_BUDGET_MINUTES * 8 / max(n_langs, 1) * speed
 
     def clamp(base: float, low: int, high: int) -> int:
         return max(low, min(high, round(base * scale)))

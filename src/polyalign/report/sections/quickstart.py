@@ -2,8 +2,9 @@
 
 ``quickstart.json`` (``"kind": "polyalign-quickstart/1"``) carries the measurements of the model
 before and after alignment per language and metric, each metric's label and direction
-(``higher_is_better``), the steps with their seconds, and the sub-folders of the evaluations,
-training and analyses — which the report renders as their own sections after this one (`nested_titles`).
+(``higher_is_better``), the steps with their seconds, the machine's measured generation speed and the
+sizes it gave, and the sub-folders of the evaluations, training and analyses — which the report
+renders as their own sections after this one (`nested_titles`).
 """
 
 from __future__ import annotations
@@ -118,10 +119,16 @@ def render(folder: Path) -> str:
     total = sum(s.get("seconds") or 0 for s in steps.values() if isinstance(s, dict)
                 and isinstance(s.get("seconds"), (int, float)))
     sizes = data.get("sizes") if isinstance(data.get("sizes"), dict) else {}
+    speed = data.get("speed") if isinstance(data.get("speed"), dict) else {}
+    measured_speed = None
+    if isinstance(speed.get("tokens_per_second"), (int, float)) and isinstance(speed.get("relative"), (int, float)):
+        measured_speed = (f"{speed['tokens_per_second']:g} generated tokens/s, {speed['relative']:.2f}× the reference "
+                          "(the sizes scale with it)")
     parts = [kv_list([("model", data.get("model")), ("languages", ", ".join(map(str, data.get("langs") or []))),
                       ("budget", f"{data['budget_minutes']:g} minutes" if isinstance(data.get("budget_minutes"),
                                                                                      (int, float)) else None),
                       ("time taken", seconds(total) if steps else None),
+                      ("machine speed", measured_speed),
                       ("examples per language", ", ".join(f"{k} {v}" for k, v in sizes.items()) or None),
                       ("aligned model", data.get("trained_model"))])]
     parts.append("<h4>Before and after alignment, per language</h4>")
