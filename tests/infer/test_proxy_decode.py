@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def _spy_batch_sizes(model, monkeypatch) -> list[int]:
     sizes: list[int] = []
     forward = model.forward
 
+    @functools.wraps(forward)  # keeps forward's signature: the loop reads its parameter names
     def spy(*args, **kwargs):
         sizes.append(kwargs["input_ids"].shape[0])
         return forward(*args, **kwargs)

@@ -52,13 +52,16 @@ class _Stream:
         self.cache = DynamicCache(config=self.model.config)
         accepts = inspect.signature(self.model.forward).parameters
         self.extra = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
+        # transformers ≥ 5.2x names the cache argument and output `cache` (`past_key_values` is
+        # deprecated there, to be removed); earlier versions know only `past_key_values`.
+        self.cache_name = "cache" if "cache" in accepts else "past_key_values"
         self._ones = torch.ones((1, 1), dtype=self.mask.dtype, device=self.device)
         self.logits = self._forward(ids.to(self.device), positions.to(self.device))
 
     def _forward(self, ids: Any, positions: Any) -> Any:
         out = self.model(input_ids=ids, attention_mask=self.mask if self.use_mask else None, position_ids=positions,
-                         past_key_values=self.cache, use_cache=True, **self.extra)
-        self.cache = out.past_key_values
+                         use_cache=True, **{self.cache_name: self.cache}, **self.extra)
+        self.cache = getattr(out, self.cache_name)
         return out.logits[:, -1, :self.vocab_size].float()
 
     def step(self, tokens: Any) -> Any:
