@@ -118,8 +118,12 @@ def test_a_backend_error_is_a_500_and_the_server_lives_on(gated):
 def test_shutdown_finishes_accepted_requests_then_refuses_connections(gated):
     server, backend, base = gated
     with ThreadPoolExecutor(max_workers=3) as pool:
-        accepted = [pool.submit(_complete, base, f"r{i}") for i in range(3)]
-        _wait_for(lambda: backend.entered.is_set() and server.engine.waiting() == 2)
+        # one request held by the worker first, then two queued: submitted together, all three may
+        # be taken as one micro-batch and none would be waiting
+        accepted = [pool.submit(_complete, base, "r0")]
+        _wait_for(backend.entered.is_set)
+        accepted += [pool.submit(_complete, base, f"r{i}") for i in (1, 2)]
+        _wait_for(lambda: server.engine.waiting() == 2)
         server.begin_shutdown()
         stopper = threading.Thread(target=stop_server, args=(server,), kwargs={"timeout": 30})
         stopper.start()
