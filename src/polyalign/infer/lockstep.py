@@ -52,8 +52,8 @@ class _Stream:
         self.cache = DynamicCache(config=self.model.config)
         accepts = inspect.signature(self.model.forward).parameters
         self.extra = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
-        # transformers ≥ 5.2x names the cache argument and output `cache` (`past_key_values` is
-        # deprecated there, to be removed); earlier versions know only `past_key_values`.
+        # Recent transformers 5 releases (5.25 here) name the cache argument and output `cache` and
+        # deprecate `past_key_values` (removal announced for 5.40); older ones know only the latter.
         self.cache_name = "cache" if "cache" in accepts else "past_key_values"
         self._ones = torch.ones((1, 1), dtype=self.mask.dtype, device=self.device)
         self.logits = self._forward(ids.to(self.device), positions.to(self.device))
