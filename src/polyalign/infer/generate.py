@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["generate", "generate_naive", "truncate_at_stop", "eos_ids", "stop_hits", "left_pad", "length_batches"]
+__all__ = ["generate", "generate_naive", "generation_config", "truncate_at_stop", "eos_ids", "stop_hits", "left_pad",
+           "length_batches"]
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -86,8 +87,9 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def _config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
-            temperature: float = 0.0, top_p: float = 1.0) -> Any:
+def generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
+                      temperature: float = 0.0, top_p: float = 1.0) -> Any:
+    """The explicit ``GenerationConfig`` every polyalign generation uses (greedy unless ``temperature``)."""
     from transformers import GenerationConfig
 
     eos = eos_ids(model, tokenizer)
@@ -137,7 +139,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
 
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     batches = length_batches([len(e) for e in encoded], batch_size)
-    config = _config(model, tokenizer, max_new_tokens, temperature, top_p)
+    config = generation_config(model, tokenizer, max_new_tokens, temperature, top_p)
     if temperature > 0 and seed is not None:
         torch.manual_seed(seed)
     device = next(model.parameters()).device
@@ -161,7 +163,7 @@ def generate_naive(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, p
     """The baseline: one ``model.generate`` call per prompt, no padding (benchmarks/eval_throughput.py)."""
     import torch
 
-    config = _config(model, tokenizer, max_new_tokens)
+    config = generation_config(model, tokenizer, max_new_tokens)
     device = next(model.parameters()).device
     outputs = []
     for prompt in prompts:

@@ -125,19 +125,21 @@ def generation_speed(model: str, langs: list[str], *, batch_size: int = 8, new_t
 
     import torch
 
+    from polyalign.infer.generate import generation_config
     from polyalign.models.loading import load_model, load_tokenizer
 
     net, tokenizer = load_model(model), load_tokenizer(model, padding_side="left")
     pools = [_questions("train", lang) for lang in langs]
     questions = [pools[i % len(pools)][i // len(pools)] for i in range(batch_size)]
     batch = tokenizer(questions, return_tensors="pt", padding=True)
-    settings = {"do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+    config = generation_config(net, tokenizer, new_tokens)  # the measurements' own greedy decoding
+    config.min_new_tokens = new_tokens  # every row decodes exactly new_tokens tokens
     best = 0.0
     with torch.no_grad():
-        net.generate(**batch, max_new_tokens=2, **settings)  # warm-up: first-call allocations
+        net.generate(**batch, max_new_tokens=2)  # warm-up: first-call allocations
         for _ in range(repeats):
             started = time.perf_counter()
-            net.generate(**batch, max_new_tokens=new_tokens, min_new_tokens=new_tokens, **settings)
+            net.generate(**batch, generation_config=config)
             best = max(best, batch_size * new_tokens / (time.perf_counter() - started))
     del net
     return best
