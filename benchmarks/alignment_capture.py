@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from polyalign.analysis.capture import SINK_RATIO, capture_pooled
+from polyalign.analysis.alignment.capture import SINK_RATIO, capture_pooled
 from polyalign.models.loading import load_model, load_tokenizer
 
 PAIRS = Path(__file__).resolve().parents[1] / "src" / "polyalign" / "assets" / "samples" / "qalign-question-pairs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polyalign.analysis.alignment import center, cosine_matrix, pair_scores, pca_2d, retrieval_accuracy
+from polyalign.analysis.alignment.metrics import center, cosine_matrix, pair_scores, pca_2d, retrieval_accuracy
 
 
 def test_identical_inputs_give_cosine_one_and_retrieval_one() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polyalign.analysis.alignment import pair_scores
-from polyalign.analysis.parallel import ParallelSet, load_parallel
-from polyalign.analysis.run_alignment import measure_alignment
+from polyalign.analysis.alignment.metrics import pair_scores
+from polyalign.analysis.alignment.parallel_text import ParallelSet, load_parallel
+from polyalign.analysis.alignment.run import measure_alignment
 from polyalign.errors import InputError
 
 

@@ -14,7 +14,7 @@ LANGS = ["de", "fr", "es", "zh", "ja", "ru", "sw"]
 
 @pytest.mark.slow
 def test_smollm2_alignment_by_layer_on_qalign_pairs(shared_data, tmp_path) -> None:
-    from polyalign.analysis.run_alignment import AlignmentConfig, analyze_alignment
+    from polyalign.analysis.alignment.run import AlignmentConfig, analyze_alignment
 
     # POLYALIGN_TEST_OUT keeps the table and figures for a person to look at (pytest prunes tmp dirs)
     out = Path(os.environ.get("POLYALIGN_TEST_OUT", tmp_path)) / "alignment"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from polyalign.analysis.capture import capture_pooled, masked_mean, massive_positions, pool_mask
-from polyalign.analysis.parallel import render_input
+from polyalign.analysis.alignment.capture import capture_pooled, masked_mean, massive_positions, pool_mask
+from polyalign.analysis.alignment.parallel_text import render_input
 
 SENTENCES = [
     "Janet has 16 eggs.",

@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from polyalign.analysis.perplexity import LN2, _windows, document_nll
-from polyalign.analysis.run_perplexity import aggregate, read_documents
+from polyalign.analysis.perplexity.nll import LN2, _windows, document_nll
+from polyalign.analysis.perplexity.run import aggregate, read_documents
 from polyalign.errors import InputError
 
 TEXTS = [

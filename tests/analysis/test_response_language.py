@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from polyalign.analysis.response_language import analyze_response
-from polyalign.analysis.run_language import analyze_samples, expected_lang
+from polyalign.analysis.language.response import analyze_response
+from polyalign.analysis.language.run import analyze_samples, expected_lang
 from polyalign.errors import InputError
 
 # (output, intended response language or None, code-switched?) — each written to be unambiguous.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from polyalign.analysis.response_language import split_final_answer
-from polyalign.analysis.sentences import split_sentences
+from polyalign.analysis.language.response import split_final_answer
+from polyalign.analysis.language.sentences import split_sentences
 
 
 @pytest.mark.parametrize(("text", "expected"), [

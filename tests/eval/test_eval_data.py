@@ -14,7 +14,7 @@ from polyalign.errors import InputError
 from polyalign.eval import taskgen
 from polyalign.eval.benchmarks import BENCHMARKS, get_benchmark
 from polyalign.eval.datafiles import resolve_files
-from polyalign.eval.docs import build_docs
+from polyalign.eval.documents import build_docs
 from polyalign.eval.prompts import TASKS_DIR
 
 

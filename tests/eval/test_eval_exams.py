@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from polyalign.errors import InputError
-from polyalign.eval.docs import build_docs
+from polyalign.eval.documents import build_docs
 
 
 def _write(path: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ from polyalign.data.templates import render_alpaca
 from polyalign.errors import InputError
 from polyalign.eval import metrics, prompts
 from polyalign.eval.config import EvalConfig
-from polyalign.eval.docs import build_docs
+from polyalign.eval.documents import build_docs
 from polyalign.eval.lmeval import load_tasks
 from polyalign.eval.runner import run_eval
 from polyalign.eval.scorers import extract_choice, extract_final_choice

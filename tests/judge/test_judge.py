@@ -15,7 +15,7 @@ from support.http import assert_openai_error, call
 from support.judges import ScriptedJudge
 
 from polyalign.errors import InputError
-from polyalign.eval.samples import append_samples
+from polyalign.runfiles import append_samples
 from polyalign.judge import DIMENSION_NAMES, DIMENSIONS, JudgeConfig, load_instructions, parse_score, parse_verdict
 from polyalign.judge import runner as judge_runner
 from polyalign.judge.ask import ask_all

@@ -138,7 +138,7 @@ def _layers(spec: str) -> list[int] | None:
 
 
 def _alignment(args: argparse.Namespace) -> int:
-    from polyalign.analysis.run_alignment import AlignmentConfig, analyze_alignment
+    from polyalign.analysis.alignment.run import AlignmentConfig, analyze_alignment
 
     cfg = AlignmentConfig(model=args.model, parallel=args.parallel, out=args.out,
                           langs=parse_langs(args.langs) if args.langs else None, pivot=args.pivot,
@@ -156,9 +156,9 @@ def _alignment(args: argparse.Namespace) -> int:
 
 
 def _language(args: argparse.Namespace) -> int:
-    from polyalign.analysis.language_report import write_language_outputs
-    from polyalign.analysis.response_language import DEFAULT_THRESHOLD
-    from polyalign.analysis.run_language import analyze_samples
+    from polyalign.analysis.language.write import write_language_outputs
+    from polyalign.analysis.language.response import DEFAULT_THRESHOLD
+    from polyalign.analysis.language.run import analyze_samples
 
     data = analyze_samples(args.samples, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
                            pivot=parse_langs(args.pivot)[0])
@@ -168,7 +168,7 @@ def _language(args: argparse.Namespace) -> int:
 
 
 def _perplexity(args: argparse.Namespace) -> int:
-    from polyalign.analysis.run_perplexity import PerplexityConfig, analyze_perplexity
+    from polyalign.analysis.perplexity.run import PerplexityConfig, analyze_perplexity
 
     cfg = PerplexityConfig(models=args.model, texts=args.texts, out=args.out,
                            langs=[get_lang(x).code for x in args.langs.split(",")] if args.langs else None,

@@ -8,7 +8,7 @@ import sys
 
 from polyalign.config import load_config
 from polyalign.data.build import build_data
-from polyalign.data.inspect import inspect_file
+from polyalign.data.file_summary import inspect_file
 from polyalign.data.lengths import LengthMeter, load_tokenizer
 from polyalign.data.recipe import DataBuildConfig
 from polyalign.recipes import find_recipe, recipe_table

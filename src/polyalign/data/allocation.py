@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.data.io import read_json
+from polyalign.io import read_json
 from polyalign.errors import InputError
 
 __all__ = ["PLAN_FORMAT", "AllocationPlan", "read_plan", "write_plan"]

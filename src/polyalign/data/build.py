@@ -24,7 +24,7 @@ from polyalign.config import save_config
 from polyalign.data.allocation import read_plan
 from polyalign.data.builders import BUILDERS, Builder, Instruction
 from polyalign.data.card import DataCard, SourceStats
-from polyalign.data.io import dump_json_line, file_sha256, staged_output_dir
+from polyalign.io import dump_json_line, file_sha256, staged_output_dir
 from polyalign.data.lengths import LengthMeter, load_tokenizer
 from polyalign.data.mixture import resolve_counts, sized_by_plan
 from polyalign.data.readers import HF_PREFIX, Row, get_field, read_rows

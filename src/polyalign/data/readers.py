@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from polyalign.data.io import iter_jsonl, iter_lines
+from polyalign.io import iter_jsonl, iter_lines
 from polyalign.errors import InputError
 
 __all__ = ["Row", "Format", "FORMATS", "read_rows", "detect_format", "get_field"]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from polyalign.data.io import iter_jsonl, iter_lines
+from polyalign.io import iter_jsonl, iter_lines
 from polyalign.data.readers import read_rows
 from polyalign.errors import InputError
 from polyalign.eval.benchmarks import split_direction

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import save_config
-from polyalign.data.io import file_sha256
+from polyalign.io import file_sha256
 from polyalign.errors import InputError
 from polyalign.eval import metrics
 from polyalign.eval.aggregate import aggregate
@@ -26,8 +26,8 @@ from polyalign.eval.benchmarks import BENCHMARKS, get_benchmark
 from polyalign.eval.config import EvalConfig, PlanItem, plan
 from polyalign.eval.datafiles import resolve_files
 from polyalign.eval.lmeval import build_context, build_requests, load_tasks, task_version
-from polyalign.eval.provenance import now, package_versions
-from polyalign.eval.samples import append_samples, read_samples, samples_path
+from polyalign.provenance import now, package_versions
+from polyalign.runfiles import append_samples, read_samples, samples_path
 from polyalign.eval.tables import write_tables
 from polyalign.eval.taskgen import task_name
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs as langtable
-from polyalign.data.io import iter_jsonl
+from polyalign.io import iter_jsonl
 from polyalign.data.recipe import resolve_path
 from polyalign.errors import InputError
-from polyalign.eval.samples import read_samples
+from polyalign.runfiles import read_samples
 
 __all__ = ["OpenEndedItem", "JudgeItem", "load_instructions", "read_sample_items", "apply_references",
            "response_language", "TASK"]

@@ -13,9 +13,9 @@ from typing import Any
 
 from polyalign import langs as langtable
 from polyalign.config import save_config
-from polyalign.data.io import dump_json_line, file_sha256
+from polyalign.io import dump_json_line, file_sha256
 from polyalign.errors import InputError
-from polyalign.eval.provenance import now, package_versions
+from polyalign.provenance import now, package_versions
 from polyalign.judge import aggregate, rubric
 from polyalign.judge.ask import ask_all
 from polyalign.judge.cache import ReplyCache

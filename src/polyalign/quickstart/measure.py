@@ -95,7 +95,7 @@ def _percent(value: Any) -> float | None:
 def reference_logprob(model: str, langs: list[str], limit: int, eval_data: Path, *,
                       batch_size: int = 8) -> dict[str, float]:
     """Mean per-token log-probability of the reference English question given the stage-I prompt."""
-    from polyalign.eval.docs import build_docs
+    from polyalign.eval.documents import build_docs
     from polyalign.infer.loglik import encode_pair, loglikelihoods
     from polyalign.models.loading import load_model, load_tokenizer
 

@@ -159,7 +159,7 @@ def _train(state: dict[str, Any], out: Path, cfg: QuickstartConfig) -> None:
 
 
 def _align(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
-    from polyalign.analysis.run_alignment import AlignmentConfig, analyze_alignment
+    from polyalign.analysis.alignment.run import AlignmentConfig, analyze_alignment
 
     folder = Path(state["data"]["align"])
     data = analyze_alignment(AlignmentConfig(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.data.allocation import AllocationPlan
-from polyalign.data.io import read_json
+from polyalign.io import read_json
 from polyalign.errors import InputError
 from polyalign.scaling.fit import canonical_lang
 

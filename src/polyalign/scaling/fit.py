@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from polyalign import langs
-from polyalign.data.io import read_json
+from polyalign.io import read_json
 from polyalign.errors import InputError
 from polyalign.scaling.laws import LAWS, Curve, Law
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from polyalign.data.io import iter_jsonl
+from polyalign.io import iter_jsonl
 from polyalign.errors import InputError
 
 __all__ = ["TokenizedData", "tokenize_file", "read_records"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from polyalign import langs
 from polyalign.config import save_config
-from polyalign.data.io import staged_output_dir
+from polyalign.io import staged_output_dir
 from polyalign.errors import InputError
 from polyalign.models.loading import DTYPES, load_model, load_tokenizer, resolve_model, save_model
 from polyalign.vocab.bpe_extend import extend_byte_level_bpe

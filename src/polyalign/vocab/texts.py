@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polyalign import langs
-from polyalign.data.io import iter_lines
+from polyalign.io import iter_lines
 from polyalign.errors import InputError
 
 __all__ = ["TextFile", "parse_text_spec", "language_from_name", "read_text_lines", "group_by_language"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.eval.provenance import model_fingerprint
+from polyalign.provenance import model_fingerprint
 from polyalign.errors import InputError
 from polyalign.infer import generate, loglikelihoods
 

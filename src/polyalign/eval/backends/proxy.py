@@ -22,7 +22,7 @@ from typing import Any
 
 from polyalign.errors import InputError
 from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.eval.provenance import model_fingerprint
+from polyalign.provenance import model_fingerprint
 from polyalign.infer.proxy import ROLES, ProxyModelSpec, ProxyTuner, check_alpha
 from polyalign.infer.sampling import Sampling
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from polyalign.data.io import file_sha256, iter_jsonl
+from polyalign.io import file_sha256, iter_jsonl
 from polyalign.errors import InputError
 from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from polyalign.errors import InputError
 from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.eval.provenance import model_fingerprint
+from polyalign.provenance import model_fingerprint
 from polyalign.infer.generate import truncate_at_stop
 from polyalign.infer.loglik import encode_pair
 

@@ -5,7 +5,7 @@ One module per answer type: `numeric` (mGSM/mSVAMP), `qa` (XQuAD/MLQA), `choice`
 """
 
 from polyalign.eval.scorers.choice import choice_accuracy, extract_choice, extract_final_choice
-from polyalign.eval.scorers.language import LangGuess, detect_language, lang_match
+from polyalign.langid import LangGuess, detect_language, lang_match
 from polyalign.eval.scorers.numeric import (
     correct_paper,
     extract_number,

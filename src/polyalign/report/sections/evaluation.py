@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from polyalign.eval.samples import samples_path
+from polyalign.runfiles import samples_path
 from polyalign.eval.tables import PERCENT_SCALE, task_rows
 from polyalign.report.discover import read_json
 from polyalign.report.html import details, esc, json_block, kv_list, note, pre, table, warn

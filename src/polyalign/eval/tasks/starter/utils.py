@@ -6,7 +6,7 @@ lm-eval imports this file by path (``!function utils.load``); keep it a thin ada
 
 from typing import Any
 
-from polyalign.eval.docs import load_dataset
+from polyalign.eval.documents import load_dataset
 from polyalign.eval.metrics import process_results
 
 __all__ = ["load", "process_results"]

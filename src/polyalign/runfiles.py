@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from polyalign.data.io import dump_json_line
+from polyalign.io import dump_json_line
 from polyalign.errors import InputError
 
 __all__ = ["samples_path", "read_samples", "append_samples"]

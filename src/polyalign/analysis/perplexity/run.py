@@ -8,7 +8,7 @@ pretraining-data contract); any other file holds one document per non-empty line
 Per language and model the sums over documents give ``bits_per_char`` (Σ NLL / ln 2 / characters),
 ``bits_per_byte`` (/ UTF-8 bytes), the tokenizer-dependent ``token_perplexity`` (exp of the mean
 NLL per token, not comparable across tokenizers) and ``chars_per_token``. What is scored (first
-token, long documents) is described in `polyalign.analysis.perplexity`.
+token, long documents) is described in `polyalign.analysis.perplexity.nll`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from polyalign import langs as langtable
 from polyalign.analysis.outputs import Figure, fmt, markdown_table, update_manifest, write_json
-from polyalign.analysis.perplexity import LN2, TextNLL, document_nll
+from polyalign.analysis.perplexity.nll import LN2, TextNLL, document_nll
 from polyalign.analysis.plots import plot_grouped_bars
 from polyalign.config import save_config, to_dict
 from polyalign.data.readers import read_rows

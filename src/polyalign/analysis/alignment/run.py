@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from polyalign.analysis.alignment import PairScores, center, pair_scores
-from polyalign.analysis.capture import SINK_RATIO, capture_pooled, num_layers
-from polyalign.analysis.parallel import TEMPLATES, ParallelSet, load_parallel, render_input
+from polyalign.analysis.alignment.metrics import PairScores, center, pair_scores
+from polyalign.analysis.alignment.capture import SINK_RATIO, capture_pooled, num_layers
+from polyalign.analysis.alignment.parallel_text import TEMPLATES, ParallelSet, load_parallel, render_input
 from polyalign.errors import InputError
 
 __all__ = ["AlignmentConfig", "ModelAlignment", "measure_alignment", "analyze_alignment", "pca_groups"]
@@ -34,7 +34,7 @@ class AlignmentConfig:
     model: str
     """Model: zoo name, local folder or hub id."""
     parallel: list[str]
-    """``lang=path`` items and/or QAlign-layout folders (see `polyalign.analysis.parallel`)."""
+    """``lang=path`` items and/or QAlign-layout folders (see `polyalign.analysis.alignment.parallel_text`)."""
     out: str
     """Output folder."""
     langs: list[str] | None = None
@@ -114,11 +114,11 @@ def measure_alignment(model: Any, tokenizer: Any, sets: list[ParallelSet], *, te
         model: a loaded causal LM.
         tokenizer: its tokenizer.
         sets: the parallel sets, one per language.
-        template: raw, alpaca or question (`polyalign.analysis.parallel.render_input`).
+        template: raw, alpaca or question (`polyalign.analysis.alignment.parallel_text.render_input`).
         layers: hidden-state indices; None = all.
         centre: per-language mean-centring.
         skip_first: exclude attention sinks (the first token, massive positions) from the mean.
-        sink_ratio: massive-position threshold (`polyalign.analysis.capture.massive_positions`); 0 = off.
+        sink_ratio: massive-position threshold (`polyalign.analysis.alignment.capture.massive_positions`); 0 = off.
         batch_size: sentences per forward pass.
         max_length: truncation length in tokens.
         label: the model's name in tables and figures.
@@ -149,7 +149,7 @@ def analyze_alignment(cfg: AlignmentConfig) -> dict[str, Any]:
     Returns:
         The JSON-ready results (also written to ``alignment.json``).
     """
-    from polyalign.analysis.alignment_report import write_alignment_outputs
+    from polyalign.analysis.alignment.write import write_alignment_outputs
     from polyalign.models.loading import load_model, load_tokenizer
 
     cfg.validate()

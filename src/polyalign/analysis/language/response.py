@@ -1,6 +1,6 @@
 """The language(s) of one model response: overall, per sentence, and reasoning vs final answer.
 
-Built on the evaluation's language identifier (`polyalign.eval.scorers.language.detect_language`),
+Built on the evaluation's language identifier (`polyalign.langid.detect_language`),
 which already strips code, URLs, markup, LaTeX math and digits and has a no-language class, so the
 numbers here agree with the ``lang_match`` metric of ``polyalign eval``.
 
@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass
 
 from polyalign import langs as langtable
-from polyalign.analysis.sentences import split_sentences
-from polyalign.eval.scorers.language import LangGuess, detect_language
+from polyalign.analysis.language.sentences import split_sentences
+from polyalign.langid import LangGuess, detect_language
 
 __all__ = ["ANSWER_MARKERS", "DEFAULT_THRESHOLD", "ResponseLanguage", "analyze_response", "split_final_answer"]
 

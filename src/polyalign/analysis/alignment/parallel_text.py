@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from polyalign import langs as langtable
-from polyalign.analysis.capture import Span
+from polyalign.analysis.alignment.capture import Span
 from polyalign.data.readers import read_rows
 from polyalign.data.templates import ALPACA_PROMPT_NO_INPUT, render_alpaca
 from polyalign.errors import InputError

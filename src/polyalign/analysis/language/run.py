@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs as langtable
-from polyalign.analysis.response_language import DEFAULT_THRESHOLD, ResponseLanguage, analyze_response
-from polyalign.data.io import iter_jsonl
+from polyalign.analysis.language.response import DEFAULT_THRESHOLD, ResponseLanguage, analyze_response
+from polyalign.io import iter_jsonl
 from polyalign.errors import InputError
 
 __all__ = ["Sample", "find_sample_files", "read_samples", "expected_lang", "summarize", "analyze_samples",

@@ -13,9 +13,9 @@ from typing import Any
 
 from polyalign.analysis.outputs import Figure, fmt, markdown_table, update_manifest, write_json
 from polyalign.analysis.plots import plot_stacked_shares
-from polyalign.analysis.run_language import NONE
+from polyalign.analysis.language.run import NONE
 from polyalign.config import save_config
-from polyalign.data.io import dump_json_line
+from polyalign.io import dump_json_line
 
 __all__ = ["language_markdown", "write_language_outputs"]
 

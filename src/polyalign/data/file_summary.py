@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from polyalign.data.io import iter_jsonl
+from polyalign.io import iter_jsonl
 from polyalign.data.lengths import Histogram, LengthMeter
 from polyalign.errors import InputError
 

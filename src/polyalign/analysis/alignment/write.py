@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from polyalign.analysis.alignment import pca_2d
+from polyalign.analysis.alignment.metrics import pca_2d
 from polyalign.analysis.outputs import Figure, fmt, markdown_table, update_manifest, write_json
-from polyalign.analysis.parallel import ParallelSet
+from polyalign.analysis.alignment.parallel_text import ParallelSet
 from polyalign.analysis.plots import plot_lines_by_layer, plot_pca
-from polyalign.analysis.run_alignment import AlignmentConfig, ModelAlignment, pca_groups
+from polyalign.analysis.alignment.run import AlignmentConfig, ModelAlignment, pca_groups
 from polyalign.config import save_config, to_dict
 
 __all__ = ["alignment_json", "alignment_markdown", "write_alignment_outputs", "pooling"]

@@ -1,0 +1,1 @@
+"""Cross-lingual alignment of hidden states by layer (`polyalign analyze alignment`)."""

@@ -1,0 +1,1 @@
+"""Response language of evaluation runs (`polyalign analyze language`)."""

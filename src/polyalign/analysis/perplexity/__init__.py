@@ -1,0 +1,1 @@
+"""Bits per character and byte of texts (`polyalign analyze perplexity`)."""
