@@ -1,5 +1,8 @@
-"""Response-language identification for the `lang_match` metric (does the model answer in the
-question's language? REFERENCE.md, Papers A and C).
+"""Language identification of model outputs: which language is a text in, or has it none?
+
+Shared by the `lang_match` metric (`polyalign.eval.scorers.language`: does the model answer in the
+question's language? docs/methods.md) and the response-language analysis (`polyalign.analysis.language`),
+so both count the same way.
 
 Three steps. (1) Strip what carries no language: code blocks, URLs, e-mail addresses, markup and
 special tokens (``</s>``, ``<|im_end|>``), prompt-template headers (``### Response:``), LaTeX math,
@@ -30,7 +33,7 @@ from polyalign import langs
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
-__all__ = ["LangGuess", "detect_language", "lang_match", "MIN_LETTERS"]
+__all__ = ["LangGuess", "detect_language", "MIN_LETTERS"]
 
 MIN_LETTERS = 4
 """Fewest letter units a text needs to have a language (a Han/kana/Hangul character counts 3)."""
@@ -115,23 +118,6 @@ def detect_language(text: str) -> LangGuess:
     if confidence < _MIN_CONFIDENCE:
         return LangGuess(None, confidence, "py3langid: low confidence")
     return LangGuess(label, confidence, "py3langid")
-
-
-def lang_match(output: str, prompt_lang: str) -> float | None:
-    """1.0 if the output is in the prompt's language, 0.0 if in another, None if in none.
-
-    How to average: the reported ``lang_match`` is the number of 1.0 values divided by *all*
-    outputs, so no-language outputs count as not matching; report their share separately (e.g.
-    ``lang_none``), since "answered in English" and "produced no text" are different failures.
-
-    Args:
-        output: Model output.
-        prompt_lang: Language of the prompt (any code the language table knows).
-    """
-    guess = detect_language(output)
-    if guess.lang is None:
-        return None
-    return float(guess.lang == langs.get(prompt_lang).code)
 
 
 def _clean(text: str) -> str:

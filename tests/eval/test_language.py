@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from polyalign.langid import LangGuess, detect_language, lang_match
+from polyalign.eval.scorers.language import lang_match
+from polyalign.langid import LangGuess, detect_language
 
 # Realistic degenerate outputs of a small model under the Alpaca prompt (the SmolLM2-135M case in
 # which py3langid said "Afrikaans"): none of them has a language.

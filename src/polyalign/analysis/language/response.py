@@ -1,6 +1,6 @@
 """The language(s) of one model response: overall, per sentence, and reasoning vs final answer.
 
-Built on the evaluation's language identifier (`polyalign.langid.detect_language`),
+Built on the shared language identifier (`polyalign.langid.detect_language`),
 which already strips code, URLs, markup, LaTeX math and digits and has a no-language class, so the
 numbers here agree with the ``lang_match`` metric of ``polyalign eval``.
 

@@ -5,7 +5,7 @@ One module per answer type: `numeric` (mGSM/mSVAMP), `qa` (XQuAD/MLQA), `choice`
 """
 
 from polyalign.eval.scorers.choice import choice_accuracy, extract_choice, extract_final_choice
-from polyalign.langid import LangGuess, detect_language, lang_match
+from polyalign.eval.scorers.language import lang_match
 from polyalign.eval.scorers.numeric import (
     correct_paper,
     extract_number,
@@ -14,6 +14,7 @@ from polyalign.eval.scorers.numeric import (
 )
 from polyalign.eval.scorers.qa import contains, exact_match, f1, normalize_answer
 from polyalign.eval.scorers.translation import bleu, chrf_pp, spbleu, tokenizer_for
+from polyalign.langid import LangGuess, detect_language
 
 __all__ = [
     "extract_number_paper",
