@@ -10,7 +10,7 @@ import pytest
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.metrics import hypothesis, process_results
 from polyalign.eval.runner import run_eval
-from polyalign.eval.tables import task_rows, to_csv, to_markdown
+from polyalign.runfiles import task_rows, to_csv, to_markdown
 
 EN = ["The cat sleeps on the mat.", "It is raining today.", "We eat bread and cheese."]
 ZH = ["猫在垫子上睡觉。", "今天下雨。", "我们吃面包和奶酪。"]

@@ -27,8 +27,7 @@ from polyalign.eval.config import EvalConfig, PlanItem, plan
 from polyalign.eval.datafiles import resolve_files
 from polyalign.eval.lmeval import build_context, build_requests, load_tasks, task_version
 from polyalign.provenance import now, package_versions
-from polyalign.runfiles import append_samples, read_samples, samples_path
-from polyalign.eval.tables import write_tables
+from polyalign.runfiles import append_samples, read_samples, samples_path, write_tables
 from polyalign.eval.taskgen import task_name
 
 __all__ = ["run_eval", "CHUNK"]

@@ -32,6 +32,18 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _colours(names: Sequence[str]) -> dict[str, tuple]:
+    """A stable colour per name, in the order given (tab10, then tab20 for more than ten).
+
+    The same rule as the analysis figures, so a language keeps its colour from one page to the next;
+    kept here because the report reads run folders and imports no analysis code.
+    """
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -47,9 +59,7 @@ def loss_curve_png(stages: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], ti
     Returns:
         PNG bytes, or None when no record has a finite loss.
     """
-    from polyalign.analysis.plots import lang_colours
-
-    colours = lang_colours([name for name, _ in stages])
+    colours = _colours([name for name, _ in stages])
     fig = _figure(8.0, 3.8)
     ax = fig.add_subplot()
     offset, drawn = 0, False

@@ -16,19 +16,19 @@ folders runs keep their bulk in (models, checkpoints, samples).
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Run", "KINDS", "detect_kinds", "find_runs", "read_json", "plan_files", "MARKERS", "SKIP_DIRS"]
+from polyalign.runfiles import RESULTS_FILE, csv_header, load_json
+
+__all__ = ["Run", "KINDS", "detect_kinds", "find_runs", "plan_files", "MARKERS", "SKIP_DIRS"]
 
 KINDS = ("quickstart", "train", "eval", "analysis", "scaling")
-"""Kinds in pipeline order (DESIGN.md's flow): the order of the parts of a directory holding several,
+"""Kinds in pipeline order (docs/architecture.md's flow): the order of the parts of a directory holding several,
 and of sibling run folders (a run folder's ``train/`` before its ``eval/``)."""
 
-MARKERS = ("results.json", "run.json", "figures.json", "quickstart.json", "results.csv")
+MARKERS = (RESULTS_FILE, "run.json", "figures.json", "quickstart.json", "results.csv")
 """What the error message says was looked for."""
 
 SKIP_DIRS = frozenset({"samples", "tables", "model", "adapter", "checkpoints", "tensorboard", "wandb",
@@ -50,44 +50,29 @@ class Run:
     """Levels below the report's root (0 = the root)."""
 
 
-def read_json(path: Path) -> tuple[Any, str | None]:
-    """``(data, None)``, or ``(None, problem)`` for a missing or unreadable file (the report says so)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
-        return None, f"{path.name} not found"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, f"{path.name} is not readable JSON ({err})"
-
-
 def _json_field(path: Path, field: str) -> Any:
     if not path.is_file() or path.stat().st_size > _MAX_JSON_SNIFF:
         return None
-    data, _ = read_json(path)
+    data, _ = load_json(path)
     return data.get(field) if isinstance(data, dict) else None
 
 
 def plan_files(folder: Path) -> list[Path]:
     """Allocation plans in ``folder`` (any ``*.json`` with the plan's format tag)."""
-    known = {"results.json", "run.json", "figures.json", "quickstart.json", "fits.json", *_ANALYSIS_JSON}
+    known = {RESULTS_FILE, "run.json", "figures.json", "quickstart.json", "fits.json", *_ANALYSIS_JSON}
     return [p for p in sorted(folder.glob("*.json")) if p.name not in known
             and str(_json_field(p, "format") or "").startswith("polyalign-allocation/")]
 
 
 def _is_scaling_csv(path: Path) -> bool:
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError):
-        return False
-    return _SCALING_COLUMNS <= {h.strip() for h in header}
+    return _SCALING_COLUMNS <= {h.strip() for h in csv_header(path)}
 
 
 def _is_train(folder: Path) -> bool:
     stages = _json_field(folder / "run.json", "stages")
     if isinstance(stages, list):
         return True
-    if not (folder / "config.yaml").is_file() or (folder / "results.json").is_file():
+    if not (folder / "config.yaml").is_file() or (folder / RESULTS_FILE).is_file():
         return False
     return any((child / "metrics.jsonl").is_file() for child in folder.iterdir() if child.is_dir())
 
@@ -100,7 +85,7 @@ def detect_kinds(folder: Path) -> tuple[str, ...]:
         found.append("quickstart")
     if _is_train(folder):
         found.append("train")
-    if (folder / "results.json").is_file():
+    if (folder / RESULTS_FILE).is_file():
         found.append("eval")
     if (folder / "figures.json").is_file() or any((folder / name).is_file() for name in _ANALYSIS_JSON):
         found.append("analysis")

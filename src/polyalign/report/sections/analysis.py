@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from polyalign.report.discover import read_json
 from polyalign.report.html import details, esc, figure, kv_list, note, warn
 from polyalign.report.markdown import markdown_to_html
-from polyalign.report.sections.common import config_block, read_text
+from polyalign.report.sections.common import config_block
+from polyalign.runfiles import load_bytes, load_json, load_text
 
 __all__ = ["render", "figures_html", "DOCUMENTS"]
 
@@ -28,7 +28,7 @@ _OPEN_ROWS = 40  # Markdown documents with more table rows than this start colla
 
 def _manifest(folder: Path) -> tuple[list[dict[str, Any]], str]:
     """The manifest's entries, and a warning (HTML) when it cannot be read."""
-    manifest, problem = read_json(folder / "figures.json")
+    manifest, problem = load_json(folder / "figures.json")
     if problem:
         return [], "" if "not found" in problem else warn(problem)
     entries = manifest.get("figures") if isinstance(manifest, dict) else None
@@ -43,11 +43,12 @@ def figures_html(folder: Path, entries: list[dict[str, Any]]) -> str:
     for entry in entries:
         path = folder / str(entry["file"])
         # the manifest only indexes files in its own folder; never follow it elsewhere
-        if path.resolve().parent != folder.resolve() or not path.is_file():
+        data = load_bytes(path) if path.resolve().parent == folder.resolve() and path.is_file() else None
+        if data is None:
             parts.append(warn(f"figure {entry['file']} listed in figures.json is missing"))
             continue
         title, caption = str(entry.get("title") or entry["file"]), str(entry.get("caption") or "")
-        parts.append(figure(path.read_bytes(), title, caption))
+        parts.append(figure(data, title, caption))
     return "".join(parts)
 
 
@@ -80,8 +81,8 @@ def render(folder: Path) -> str:
     entries, problem = _manifest(folder)
     parts = [problem]
     for name in DOCUMENTS:
-        data = read_json(folder / f"{name}.json")[0] if (folder / f"{name}.json").is_file() else None
-        text = read_text(folder / f"{name}.md")
+        data = load_json(folder / f"{name}.json")[0] if (folder / f"{name}.json").is_file() else None
+        text = load_text(folder / f"{name}.md")
         mine = [e for e in entries if e.get("analysis") == name]
         if text is None and data is None and not mine:
             continue

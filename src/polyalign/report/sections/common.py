@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.report.html import details, pre
+from polyalign.runfiles import load_text
 
-__all__ = ["number", "digits_for", "config_block", "read_text", "clip", "seconds"]
-
-_MAX_TEXT = 200_000  # characters of a text file shown in full; beyond that the report says it was cut
+__all__ = ["number", "digits_for", "config_block", "clip", "seconds"]
 
 
 def number(value: Any, digits: int = 3, sign: bool = False) -> str:
@@ -26,17 +25,6 @@ def digits_for(values: Iterable[Any]) -> int:
     finite = [abs(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     top = max(finite, default=0.0)
     return 1 if top >= 10 else 2 if top >= 1 else 3
-
-
-def read_text(path: Path) -> str | None:
-    """A text file's content (None when absent); very long files are cut with a note."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    if len(text) > _MAX_TEXT:
-        text = text[:_MAX_TEXT] + f"\n… ({len(text) - _MAX_TEXT} more characters in {path.name})"
-    return text
 
 
 def clip(text: Any, limit: int = 1500) -> str:
@@ -60,7 +48,7 @@ def config_block(folder: Path, names: Iterable[str] = ("config.yaml",)) -> str:
     """The resolved config file(s) of a run, collapsed."""
     parts = []
     for name in names:
-        text = read_text(folder / name)
+        text = load_text(folder / name)
         if text is not None:
             parts.append(details(f"Resolved config ({name})", pre(text)))
     return "".join(parts)

@@ -1,6 +1,6 @@
 """An evaluation run (``polyalign eval``): per-task tables, example outputs, provenance and config.
 
-Tables have the rows of ``tables.md`` (languages, then the averages of `polyalign.eval.tables`) and
+Tables have the rows of ``tables.md`` (languages, then the averages of `polyalign.runfiles.task_rows`) and
 the same scales (shares as percentages, BLEU/chrF as sacrebleu reports them); the response-language
 columns (``lang_*``) are grouped apart from the task's scores because they measure something else:
 whether the model answered in the prompt's language, not whether it answered well. Samples files are
@@ -13,11 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from polyalign.runfiles import samples_path
-from polyalign.eval.tables import PERCENT_SCALE, task_rows
-from polyalign.report.discover import read_json
 from polyalign.report.html import details, esc, json_block, kv_list, note, pre, table, warn
 from polyalign.report.sections.common import clip, config_block
+from polyalign.runfiles import PERCENT_SCALE, RESULTS_FILE, head_samples, load_json, samples_path, task_rows
 
 __all__ = ["render", "task_table", "examples", "EXAMPLES_PER_LANG"]
 
@@ -53,25 +51,6 @@ def task_table(per_lang: dict[str, dict[str, Any]]) -> str:
                  row_classes=["avg" if label.startswith("avg") else "" for label, _ in rows])
 
 
-def _head(path: Path, count: int) -> list[dict[str, Any]]:
-    """The first ``count`` readable records of a samples file."""
-    records: list[dict[str, Any]] = []
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if len(records) >= count:
-                    break
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line of an interrupted run
-                if isinstance(record, dict):
-                    records.append(record)
-    except (OSError, UnicodeDecodeError):
-        return []
-    return records
-
-
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -101,7 +80,7 @@ def examples(folder: Path, task: str, keys: list[str], per_lang: int = EXAMPLES_
     """The first outputs of each language of ``task`` from ``samples/``, collapsed."""
     blocks = []
     for key in keys:
-        records = _head(samples_path(folder, task, key), per_lang)
+        records = head_samples(samples_path(folder, task, key), per_lang)
         if records:
             blocks.append(f"<h5>{esc(task)} · {esc(key)}</h5>" + "".join(_sample(r) for r in records))
     if not blocks:
@@ -126,7 +105,7 @@ def _facts(prov: dict[str, Any]) -> str:
 
 def render(folder: Path) -> str:
     """The HTML of an evaluation run folder."""
-    doc, problem = read_json(folder / "results.json")
+    doc, problem = load_json(folder / RESULTS_FILE)
     if problem or not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         return warn(problem or "results.json has no \"results\" object") + config_block(folder)
     prov = doc.get("provenance") if isinstance(doc.get("provenance"), dict) else {}

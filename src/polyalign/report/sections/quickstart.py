@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.report.charts import before_after_png
-from polyalign.report.discover import read_json
 from polyalign.report.html import Cell, esc, figure, kv_list, note, table, warn
 from polyalign.report.sections.common import config_block, digits_for, number, seconds
+from polyalign.runfiles import load_json
 
 __all__ = ["render", "headline_table", "nested_titles"]
 
@@ -105,14 +105,14 @@ def _charts(data: dict[str, Any]) -> str:
 
 def nested_titles(folder: Path) -> dict[Path, str]:
     """The sub-folders ``quickstart.json`` names (``dirs``), resolved, with a title each (its key)."""
-    data, _ = read_json(folder / "quickstart.json")
+    data, _ = load_json(folder / "quickstart.json")
     dirs = data.get("dirs") if isinstance(data, dict) and isinstance(data.get("dirs"), dict) else {}
     return {(folder / str(rel)).resolve(): str(key).replace("_", " ") for key, rel in dirs.items()}
 
 
 def render(folder: Path) -> str:
     """The HTML of a quickstart folder (its sub-folders are rendered as sections of their own)."""
-    data, problem = read_json(folder / "quickstart.json")
+    data, problem = load_json(folder / "quickstart.json")
     if problem or not isinstance(data, dict):
         return warn(problem or "quickstart.json is not an object")
     steps = data.get("steps") if isinstance(data.get("steps"), dict) else {}

@@ -9,14 +9,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
-from polyalign.report.discover import plan_files, read_json
+from polyalign.report.discover import plan_files
 from polyalign.report.html import esc, figure, kv_list, note, table, warn
 from polyalign.report.markdown import markdown_to_html
-from polyalign.report.sections.common import config_block, digits_for, number, read_text
+from polyalign.report.sections.common import config_block, digits_for, number
+from polyalign.runfiles import load_bytes, load_csv, load_json, load_text
 
 __all__ = ["render", "results_tables", "plan_table"]
 
@@ -30,11 +30,9 @@ def _float(text: str) -> float | None:
 
 def results_tables(path: Path) -> str:
     """One pivot table per metric of a sweep's results.csv (the last row wins for a repeated cell)."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        return warn(f"{path.name}: not readable ({err})")
+    rows, problem = load_csv(path)
+    if problem:
+        return warn(problem)
     cells: dict[str, dict[str, dict[int, float | None]]] = {}
     for row in rows:
         size = _float(row.get("n_examples", ""))
@@ -68,7 +66,7 @@ def _fit_caption(entry: Any) -> str:
 
 def plan_table(path: Path) -> str:
     """An allocation plan: per language the allocation and, when the plan carries them, predictions."""
-    plan, problem = read_json(path)
+    plan, problem = load_json(path)
     if problem or not isinstance(plan, dict) or not isinstance(plan.get("allocation"), dict):
         return warn(problem or f"{path.name}: no allocation")
     predicted, uniform = plan.get("predicted") or {}, plan.get("uniform") or {}
@@ -91,8 +89,8 @@ def render(folder: Path) -> str:
     parts = []
     if (folder / "results.csv").is_file():
         parts.append("<h4>Sweep results</h4>" + results_tables(folder / "results.csv"))
-    fits, problem = read_json(folder / "fits.json")
-    text = read_text(folder / "fits.md")
+    fits, problem = load_json(folder / "fits.json")
+    text = load_text(folder / "fits.md")
     if text is not None or fits is not None:
         parts.append("<h4>Fitted laws</h4>")
         parts.append(markdown_to_html(text, heading_offset=4) if text is not None else "")
@@ -100,7 +98,9 @@ def render(folder: Path) -> str:
         for png in sorted(folder.glob("fit_*.png")):
             lang = png.stem[len("fit_"):]
             entry = languages.get(lang) if isinstance(languages, dict) else None
-            parts.append(figure(png.read_bytes(), f"Scaling fit: {lang}", _fit_caption(entry)))
+            data = load_bytes(png)
+            if data is not None:
+                parts.append(figure(data, f"Scaling fit: {lang}", _fit_caption(entry)))
     elif problem and "not found" not in problem:
         parts.append(warn(problem))
     for path in plan_files(folder):

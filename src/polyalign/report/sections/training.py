@@ -7,47 +7,26 @@ report of a run in progress is still worth reading.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from polyalign.report.charts import loss_curve_png
-from polyalign.report.discover import read_json
 from polyalign.report.html import figure, kv_list, note, table, warn
 from polyalign.report.sections.common import config_block, number, seconds
+from polyalign.runfiles import load_json, load_jsonl, load_yaml
 
-__all__ = ["render", "read_metrics_file", "stage_names"]
-
-
-def read_metrics_file(path: Path) -> list[dict[str, Any]]:
-    """Records of a ``metrics.jsonl`` (unreadable lines, e.g. a torn last one, are skipped)."""
-    records = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+__all__ = ["render", "stage_names"]
 
 
 def stage_names(folder: Path, run: dict[str, Any] | None) -> list[str]:
     """Stage names in training order: run.json's, else the recipe's, else folders with metrics."""
     if run and isinstance(run.get("stages"), list):
         return [str(s.get("name")) for s in run["stages"] if isinstance(s, dict) and s.get("name")]
-    try:
-        recipe = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
-        names = [str(s["name"]) for s in recipe.get("stages", []) if isinstance(s, dict) and s.get("name")]
-    except (OSError, yaml.YAMLError, AttributeError, TypeError):
-        names = []
+    recipe = load_yaml(folder / "config.yaml")
+    stages = recipe.get("stages") if isinstance(recipe, dict) else None
+    names = [str(s["name"]) for s in stages if isinstance(s, dict) and s.get("name")] \
+        if isinstance(stages, list) else []
     return names or sorted(p.parent.name for p in folder.glob("*/metrics.jsonl"))
 
 
@@ -69,7 +48,7 @@ def _stage_row(name: str, record: dict[str, Any], metrics: list[dict[str, Any]])
 
 def render(folder: Path) -> str:
     """The HTML of a training run folder."""
-    run, problem = read_json(folder / "run.json")
+    run, problem = load_json(folder / "run.json")
     run = run if isinstance(run, dict) and isinstance(run.get("stages"), list) else None
     parts = []
     if run:
@@ -81,7 +60,7 @@ def render(folder: Path) -> str:
                           "hold so far"))
     records = {str(s.get("name")): s for s in (run or {}).get("stages", []) if isinstance(s, dict)}
     names = stage_names(folder, run)
-    metrics = {name: read_metrics_file(folder / name / "metrics.jsonl") for name in names}
+    metrics = {name: load_jsonl(folder / name / "metrics.jsonl") for name in names}
     rows = [_stage_row(name, records.get(name, {}), metrics[name]) for name in names]
     parts.append(table(["stage", "type / finetune", "status", "steps", "examples", "first loss", "final loss",
                         "eval loss", "tokens/s (median)", "time"], rows,
