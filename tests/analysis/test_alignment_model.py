@@ -7,7 +7,7 @@ import pytest
 
 from polyalign.analysis.alignment.metrics import pair_scores
 from polyalign.analysis.alignment.parallel_text import ParallelSet, load_parallel
-from polyalign.analysis.alignment.run import measure_alignment
+from polyalign.analysis.alignment.measure import measure_alignment
 from polyalign.errors import InputError
 
 

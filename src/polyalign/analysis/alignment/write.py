@@ -23,7 +23,8 @@ from polyalign.analysis.alignment.metrics import pca_2d
 from polyalign.analysis.outputs import Figure, fmt, markdown_table, update_manifest, write_json
 from polyalign.analysis.alignment.parallel_text import ParallelSet
 from polyalign.analysis.plots import plot_lines_by_layer, plot_pca
-from polyalign.analysis.alignment.run import AlignmentConfig, ModelAlignment, pca_groups
+from polyalign.analysis.alignment.config import AlignmentConfig
+from polyalign.analysis.alignment.measure import ModelAlignment, pca_groups
 from polyalign.config import save_config, to_dict
 
 __all__ = ["alignment_json", "alignment_markdown", "write_alignment_outputs", "pooling"]
