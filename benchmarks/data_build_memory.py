@@ -1,4 +1,4 @@
-"""Peak memory of `polyalign data build` as the parallel corpus grows (issue 01: flat memory).
+"""Peak memory of `polyalign data build` as the parallel corpus grows (flat memory).
 
 Writes synthetic line-aligned parallel corpora of N lines (de/en, ~60 characters a side), builds a
 translation mixture from each in a fresh `polyalign` process (dedup + shuffle + dev split, the most

@@ -1,4 +1,4 @@
-"""Generation throughput of the ``hf`` eval backend vs a naive one-prompt-at-a-time loop (issue 03).
+"""Generation throughput of the ``hf`` eval backend vs a naive one-prompt-at-a-time loop.
 
 Same model, same prompts (the papers' Alpaca prompt over mGSM questions in several languages), same
 greedy settings and stop strings. The baseline calls ``model.generate`` once per prompt without

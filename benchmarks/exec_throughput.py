@@ -1,4 +1,4 @@
-"""Programs per second through the sandbox vs plain in-process exec() (issue 09).
+"""Programs per second through the sandbox vs plain in-process exec().
 
 Runs the same batch of small PoT-style programs (fractions, loops, math, a solution() function)
 several ways and reports the median over repeats and the ratio to the baseline, in-process

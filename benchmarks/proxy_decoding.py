@@ -1,4 +1,4 @@
-"""Proxy-tuning decode speed: time per generated token vs the three models decoding on their own (issue 04).
+"""Proxy-tuning decode speed: time per generated token vs the three models decoding on their own.
 
 Same prompts (the papers' Alpaca prompt over mGSM questions), same length-sorted left-padded batches,
 greedy, and a fixed length (EOS ignored, no stop strings) so every run generates exactly

@@ -122,7 +122,7 @@ for _row in _ROWS:
             _ALIASES.setdefault(_alias.lower(), _row.code)
 _ALIASES.update({"zh-cn": "zh", "zh-hans": "zh", "zh_cn": "zh", "pt-br": "pt", "swh": "sw", "npi": "ne"})
 
-# The language sets of the papers (REFERENCE.md) and benchmarks, as tuples in the papers' order.
+# The language sets of the papers (docs/methods.md) and benchmarks, as tuples in the papers' order.
 XLLAMA_LANGS = ("ar", "el", "hi", "tr", "vi", "zh")
 QALIGN_LANGS = ("bn", "de", "es", "fr", "ja", "ru", "sw", "th", "zh")
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")

@@ -1,4 +1,4 @@
-"""Provenance: what produced a result (REFERENCE.md: greedy results move with batch size, padding,
+"""Provenance: what produced a result (docs/methods.md: greedy results move with batch size, padding,
 backend and dtype, so every result records them), plus a model fingerprint and package versions."""
 
 from __future__ import annotations

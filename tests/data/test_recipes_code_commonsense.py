@@ -1,4 +1,4 @@
-"""Shipped recipes of the code and commonsense tracks (issue 09): they load, chain, and build what evaluation asks."""
+"""Shipped recipes of the code and commonsense tracks: they load, chain, and build what evaluation asks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Program-of-thought scoring (issue 09): golden outputs → status, printed answer, acc; caching and batching."""
+"""Program-of-thought scoring: golden outputs → status, printed answer, acc; caching and batching."""
 
 from __future__ import annotations
 

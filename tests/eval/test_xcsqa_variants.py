@@ -1,4 +1,4 @@
-"""xCSQA prompt variants (issue 09): direct and rationale prompts as stage II trains them; final-letter reading."""
+"""xCSQA prompt variants: direct and rationale prompts as stage II trains them; final-letter reading."""
 
 from __future__ import annotations
 

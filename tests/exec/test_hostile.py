@@ -1,4 +1,4 @@
-"""Hostile programs: each must end with the right status and leave nothing behind (issue 09).
+"""Hostile programs: each must end with the right status and leave nothing behind.
 
 Every test checks the status and that nothing escaped: no process of the run survives (same process
 group/session, same sandbox uid, or a descendant of this test process), no file outside the sandbox

@@ -1,4 +1,4 @@
-"""Correct programs give the right values; the API reports bad inputs as statuses (issue 09)."""
+"""Correct programs give the right values; the API reports bad inputs as statuses."""
 
 from __future__ import annotations
 

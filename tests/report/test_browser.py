@@ -1,4 +1,4 @@
-"""The report of a real tiny-model run (train → eval → analyze) in headless Chromium (issue 06).
+"""The report of a real tiny-model run (train → eval → analyze) in headless Chromium.
 
 Slow: trains and evaluates the session's tiny model, then renders the report in Debian's chromium
 with background networking off and every host name unresolvable. Checks the screenshot is not blank,

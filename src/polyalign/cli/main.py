@@ -1,6 +1,6 @@
 """`polyalign` entry point: parses arguments, dispatches, and maps errors to exit codes.
 
-Exit codes (DESIGN.md): 0 success; 2 bad input or usage, with one line on stderr naming the file,
+Exit codes (docs/architecture.md): 0 success; 2 bad input or usage, with one line on stderr naming the file,
 line or field and what was expected; 1 unexpected internal error (with a traceback).
 """
 

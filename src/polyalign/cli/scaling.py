@@ -1,6 +1,6 @@
 """`polyalign scaling sweep|fit|allocate|check`: fit scaling laws of translation data, split a data budget, check.
 
-x-LLaMA (REFERENCE.md, "Scaling law" / "Data allocation"): translation quality per language grows as
+x-LLaMA (docs/methods.md, "Scaling law" / "Data allocation"): translation quality per language grows as
 a concave, saturating function of the number of translation pairs; fitting that curve per language
 on a few subset sizes lets one spend a fixed budget of pairs where it buys the most quality.
 """

@@ -19,7 +19,7 @@ def inspect_file(path: str | Path, *, meter: LengthMeter | None = None, show: in
     """Validate every line of a prompt/completion or text JSONL file and summarise it.
 
     Raises:
-        InputError: a line is not JSON, lacks a field (DESIGN.md: prompt/completion or text, plus
+        InputError: a line is not JSON, lacks a field (docs/architecture.md: prompt/completion or text, plus
             lang, source, id), mixes the two kinds, or repeats an id; the file is empty.
     """
     meter = meter or LengthMeter()

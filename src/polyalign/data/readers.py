@@ -128,7 +128,7 @@ def _read_json(path: str) -> Iterator[Row]:
 
 
 def _squad_rows(articles: list[Any], path: str) -> Iterator[Row]:
-    """Flatten SQuAD v1.1 JSON into one row per question, in document order (DESIGN.md id rule)."""
+    """Flatten SQuAD v1.1 JSON into one row per question, in document order (docs/architecture.md id rule)."""
     index = 0
     for article in articles:
         for paragraph in article.get("paragraphs", []):

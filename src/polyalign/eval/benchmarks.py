@@ -1,9 +1,9 @@
 """The benchmark table: which languages each benchmark has and which upstream files hold them.
 
-Languages are data (DESIGN.md style rule 6): every language list comes from `polyalign.langs`, and
+Languages are data (docs/architecture.md, style rule 6): every language list comes from `polyalign.langs`, and
 the per-language lm-eval YAMLs are generated from this table (`polyalign.eval.taskgen`). File paths
 are relative to a data root and keep each benchmark's upstream names inside a folder named after the
-task (DESIGN.md, "Data layout"), so users can drop the official files in unchanged.
+task (docs/architecture.md, "Data layout"), so users can drop the official files in unchanged.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _flores_files(key: str) -> tuple[str, ...]:
 STARTER_LANGS = ("en", "de", "fr", "es", "ru", "zh", "ja", "sw", "th")
 """Languages of the starter data (`polyalign.assets` starter/): English and eight others in five scripts."""
 
-# mSVAMP covers the QAlign languages plus English: MGSM's set without Telugu (REFERENCE.md, Paper C).
+# mSVAMP covers the QAlign languages plus English: MGSM's set without Telugu (docs/methods.md, QAlign).
 _MSVAMP_LANGS = tuple(code for code in langs.MGSM_LANGS if code != "te")
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [

@@ -5,7 +5,7 @@ backend sees; `load_dataset` wraps it for lm-eval's ``custom_dataset`` hook, whi
 metadata (``data_dir``, ``prompt``, ``num_fewshot``, ``name_mode``: from ``polyalign eval`` or
 ``lm_eval --metadata '{...}'``) plus the per-language ``dataset_kwargs`` (``lang``).
 
-Every document carries ``id`` (``<task>/<lang>/<index>``, DESIGN.md), ``index``, ``task``, ``lang``,
+Every document carries ``id`` (``<task>/<lang>/<index>``, docs/architecture.md), ``index``, ``task``, ``lang``,
 ``kind``, ``text_lang`` (the language answers should be in), ``prompt_mode``, ``prompt`` (what
 ``doc_to_text`` returns), ``target`` (the gold answer as text) and the record's own fields.
 

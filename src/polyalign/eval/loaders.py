@@ -7,7 +7,7 @@ Each reader returns plain dicts whose fields depend on the answer type (`Benchma
 * choice: ``question``, ``choices`` (option texts), ``labels`` (letters), ``gold`` (letter), ``subject``
 * translation: ``source``, ``reference``
 
-The position of a record in the returned list is its index in example ids (DESIGN.md). A malformed
+The position of a record in the returned list is its index in example ids (docs/architecture.md). A malformed
 row is an `InputError` naming ``file:line`` (or ``file#item``) and what was expected; nothing is
 skipped silently.
 """

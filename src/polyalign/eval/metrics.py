@@ -1,7 +1,7 @@
 """Per-example metrics and corpus aggregations, shared by the lm-eval YAMLs and the polyalign runner.
 
 `process_results` is what every task's ``utils.py`` hands to lm-eval; `score_output` also returns the
-extracted answer for the samples file. Metric names follow DESIGN.md: numeric ``acc`` (corrected
+extracted answer for the samples file. Metric names follow docs/architecture.md: numeric ``acc`` (corrected
 rule) and ``acc_paper``; QA ``em``, ``f1``, ``contains``; multiple choice ``acc``; translation
 ``bleu``, ``chrf++``, ``spbleu``, ``comet``; every generative task ``lang_match`` (share of outputs
 in the prompt's language, no-language outputs counted as not matching) and ``lang_none`` (share of
@@ -37,7 +37,7 @@ CORPUS_METRICS = ("bleu", "chrf++", "spbleu", "comet")
 COMET_ENV = "POLYALIGN_COMET_MODEL"
 """Environment variable naming a local COMET checkpoint (``.../checkpoints/model.ckpt``)."""
 COMET_MODEL = "Unbabel/wmt22-comet-da"
-"""x-LLaMA's COMET model (REFERENCE.md, Paper A)."""
+"""x-LLaMA's COMET model (docs/methods.md, x-LLaMA)."""
 
 
 def _lang_metrics(output: str, lang: str) -> dict[str, float]:

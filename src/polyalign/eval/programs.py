@@ -1,4 +1,4 @@
-"""Program-of-thought scoring (issue 09): run the program in a model's output, read the number it prints.
+"""Program-of-thought scoring (docs/methods.md): run the program in a model's output, read the number it prints.
 
 A ``--prompt pot`` output is scored in three steps: `polyalign.exec.extract_program` takes the
 program out of the text (the last ```python block, an untagged block that parses, or a bare

@@ -11,7 +11,7 @@
 * ``fewshot`` — plain-text exemplars then the question, for benchmarks that define exemplars:
   MMLU/C-Eval (the first k dev questions of the same subject, as Hendrycks' ``evaluate.py`` and the
   C-Eval reference code do) and GSM8K (the first k training problems with their worked solutions).
-* ``pot`` — program of thought (issue 09; numeric tasks): the Alpaca prompt whose instruction is
+* ``pot`` — program of thought (numeric tasks; docs/methods.md): the Alpaca prompt whose instruction is
   the native question, a blank line and the English request for a program that prints the answer,
   exactly the instruction the data builder's ``code`` response style trains
   (`polyalign.data.builders.response_alignment`); the program is executed (`polyalign.eval.programs`).

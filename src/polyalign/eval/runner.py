@@ -1,6 +1,6 @@
 """``polyalign eval``: plan → load tasks (lm-eval) → build the backend → score every example → results.
 
-Reads top to bottom (DESIGN.md style rule 2). Examples are processed in fixed chunks of the source
+Reads top to bottom (docs/architecture.md, style rule 2). Examples are processed in fixed chunks of the source
 order and each finished chunk is appended to ``samples/`` at once, so rerunning the same command
 after an interruption skips finished chunks and recomputes an unfinished one exactly as an
 uninterrupted run would have batched it: the final results.json is the same. ``results.json`` is

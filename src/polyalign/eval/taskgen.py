@@ -3,7 +3,7 @@
 Each benchmark folder under ``polyalign/eval/tasks`` holds hand-written parts (``_template_yaml``,
 ``utils.py``, ``README.md``) and generated ones: one ``pa_<task>[_gen]_<lang>.yaml`` per language
 (``_gen`` = multiple choice read from generated text) and a group file ``pa_<task>[_gen].yaml``.
-Generated files are never edited by hand (DESIGN.md style rule 5): change `BENCHMARKS` or the
+Generated files are never edited by hand (docs/architecture.md, style rule 5): change `BENCHMARKS` or the
 template and run ``python -m polyalign.eval.taskgen``; ``--check`` exits 1 when files are stale
 (a test runs the same check).
 """

@@ -1,4 +1,4 @@
-"""Sandboxed execution of model-written Python programs (issue 09: reasoning with executable code).
+"""Sandboxed execution of model-written Python programs (reasoning with executable code, docs/methods.md).
 
 ``run_program`` runs one program in a separate, limited process; ``run_programs`` runs many in
 parallel; ``extract_program``/``solve`` turn a model's output into a program and its printed answer.

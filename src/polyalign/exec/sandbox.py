@@ -1,6 +1,6 @@
 """Run one untrusted Python program in a separate, limited process and report what happened.
 
-Issue 09 (reasoning with executable code). The child is ``_child.py``; what each layer guarantees is
+Reasoning with executable code (docs/methods.md). The child is ``_child.py``; what each layer guarantees is
 written down in README.md next to this file. Two isolation modes:
 
 * ``namespace`` (root with CAP_SYS_ADMIN on Linux; the default where the probe succeeds): own

@@ -1,6 +1,6 @@
 """Inference helpers shared by evaluation and analysis: batched greedy generation and log-likelihoods.
 
-Benchmark-agnostic on purpose (DESIGN.md: ``infer`` knows no benchmark): these functions take prompt
+Benchmark-agnostic on purpose (docs/architecture.md: ``infer`` knows no benchmark): these functions take prompt
 strings and return texts or scores; prompts, stop strings and limits come from the caller.
 """
 

@@ -1,6 +1,6 @@
 """The models that decode together: each with its tokenizer, prompt format and device; the shared vocabulary.
 
-Proxy-tuning (QAlign broadened, REFERENCE.md paper C) combines next-token scores of models that
+Proxy-tuning (QAlign broadened, docs/methods.md) combines next-token scores of models that
 must agree on what every id means. Checkpoints of one family still differ in size: fine-tuned LLaMA
 adds a ``<pad>`` row at 32,000, and some checkpoints pad their output matrix beyond the tokenizer.
 So the shared range is the smallest (tokenizer size, output rows) over the members; token strings

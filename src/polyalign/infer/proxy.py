@@ -1,7 +1,7 @@
 """Proxy-tuning: steer a large base model with a small aligned expert and its unaligned anti-expert.
 
 At every decoding step the next-token scores are ``s_L + α·(s_E − s_A)`` (QAlign broadened,
-REFERENCE.md paper C; Liu et al. 2024): L = the large base model, E = the small model after question
+docs/methods.md, QAlign; Liu et al. 2024): L = the large base model, E = the small model after question
 alignment, A = the same small model without it, α = 1 by default. All three read the same prefix
 (each in its own prompt format) and keep their own KV cache (`polyalign.infer.lockstep`). Scores
 are cut to the vocabulary all three share (`polyalign.infer.members`), so an extra ``<pad>`` row of

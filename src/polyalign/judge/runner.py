@@ -1,6 +1,6 @@
 """``polyalign judge``: (generate responses) → read samples → ask the judge → judgments → results.json.
 
-Reads top to bottom (DESIGN.md style rule 2). Every judge reply goes through the cache, so the
+Reads top to bottom (docs/architecture.md, style rule 2). Every judge reply goes through the cache, so the
 judgments files and results.json are cheap to recompute: a rerun of the same command sends nothing.
 """
 

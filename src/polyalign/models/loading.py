@@ -11,7 +11,7 @@ instead (exit code 2), never a transformers traceback.
 
 GGUF checkpoints (a ``.gguf`` file, or a folder holding exactly one ``.gguf`` and no safetensors) are
 loaded through transformers' ``gguf_file=`` support, which dequantises them to full precision.
-Only safetensors checkpoints are read or written otherwise (DESIGN.md: no pickle-based checkpoints).
+Only safetensors checkpoints are read or written otherwise (docs/architecture.md: no pickle-based checkpoints).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def load_model(name_or_path: str, *, dtype: str = "float32", device_map: str | d
     if device_map is not None:
         kwargs["device_map"] = device_map
     if "gguf_file" not in extra:
-        kwargs["use_safetensors"] = True  # DESIGN.md: never unpickle checkpoints
+        kwargs["use_safetensors"] = True  # docs/architecture.md: never unpickle checkpoints
         _check_model_folder(resolved)
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)

@@ -3,7 +3,7 @@
 Reads top to bottom: discover the runs (`discover.find_runs`) → order them (a quickstart's
 sub-folders right after it, in its own order) → render a section per run folder with a part per kind
 (`sections.RENDERERS`) → wrap in a page with a table of contents → write atomically. The report reads
-run directories only, never live objects (DESIGN.md), so it works on runs made anywhere.
+run directories only, never live objects (docs/architecture.md), so it works on runs made anywhere.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scaling laws of translation data and budget allocation across languages (x-LLaMA; REFERENCE.md).
+"""Scaling laws of translation data and budget allocation across languages (x-LLaMA; docs/methods.md).
 
 `laws` defines the candidate curve forms, `fit` fits them per language and picks one by held-out
 error, `allocate` splits a data budget across languages to maximise the fitted predictions, and

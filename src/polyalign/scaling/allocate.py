@@ -1,4 +1,4 @@
-"""Budget allocation across languages from fitted laws (REFERENCE.md, "Data allocation").
+"""Budget allocation across languages from fitted laws (docs/methods.md, "Data allocation").
 
 Choose integer amounts ``x_i`` with ``Σ x_i = B`` and ``min_i ≤ x_i ≤ available_i`` maximising either
 ``Σ w_i f_i(x_i)`` (objective ``sum``, x-LLaMA's) or ``min_i f_i(x_i)`` (objective ``min``: lift the

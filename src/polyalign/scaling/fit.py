@@ -1,6 +1,6 @@
 """Fitting law forms per language: bounded least squares, leave-one-size-out selection, bootstrap.
 
-REFERENCE.md ("Scaling law"): the functional form x-LLaMA used is unknown, so every candidate in
+docs/methods.md ("Scaling law"): the functional form x-LLaMA used is unknown, so every candidate in
 `polyalign.scaling.laws` is fitted and the one with the lowest held-out error is chosen. Held-out
 error is leave-one-*size*-out RMSE: all runs at one subset size are held out together, so repeated
 seeds at a size cannot leak into their own prediction and the score measures what allocation needs
@@ -84,7 +84,7 @@ class FitReport:
 
 def canonical_lang(raw: str, where: str) -> str:
     """The language code a result row stands for: ``de``, ``deu`` and ``en-de`` / ``de-en`` all give ``de``."""
-    # Flores results are keyed by direction (DESIGN.md: `en-zh`); x-LLaMA allocates per language,
+    # Flores results are keyed by direction (docs/architecture.md: `en-zh`); x-LLaMA allocates per language,
     # so a direction to or from English stands for its non-English side.
     parts = raw.strip().split("-")
     if len(parts) == 2 and "en" in (p.lower() for p in parts) and parts[0].lower() != parts[1].lower():

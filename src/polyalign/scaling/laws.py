@@ -1,6 +1,6 @@
 """Law forms: concave, saturating curves of translation quality against the number of translation pairs.
 
-REFERENCE.md ("Scaling law"): x-LLaMA models per-language Flores quality as a concave, saturating
+docs/methods.md ("Scaling law"): x-LLaMA models per-language Flores quality as a concave, saturating
 function of the number of translation pairs, fitted on a few subset sizes; the exact functional form
 is not recoverable from the released code, so we fit several candidates and select by held-out error
 (`polyalign.scaling.fit`).
@@ -17,7 +17,7 @@ so is its derivative, which would break marginal-gain allocation. Shifting by on
 ``f(0) = c − a`` finite and changes ``x^(−α)`` by a relative ``≈ α/x`` — under 1% for ``x ≥ 100·α``,
 well inside the noise of any subset-size run.
 
-Why no separate ``a·log(γx + β)`` (the third candidate REFERENCE.md lists): it equals
+Why no separate ``a·log(γx + β)`` (the third candidate docs/methods.md lists): it equals
 ``a·log(x + β/γ) + a·log γ``, i.e. ``log`` with ``b = β/γ`` and ``c = a·log γ``. Its three
 parameters are not identifiable from data and it would always tie with ``log`` under any selection
 rule, so the saturating exponential takes its place as the third candidate.

@@ -3,7 +3,7 @@
 A checkpoint is a folder ``checkpoints/step-000120/`` holding
 
 - ``trainable.safetensors``: the parameters being trained (all weights for full fine-tuning, the
-  adapter and trainable token rows for LoRA), never pickled (DESIGN.md);
+  adapter and trainable token rows for LoRA), never pickled (docs/architecture.md);
 - ``optimizer.pt``: the optimizer state (tensors and numbers only; loaded with ``weights_only=True``,
   which refuses anything but tensors and plain containers);
 - ``scheduler.json`` and ``state.json`` (step, epoch, tokens seen, …), written last;

@@ -2,7 +2,7 @@
 
 sft (instruction tuning) follows the papers' Alpaca ``finetune.py`` (x-LLaMA, QAlign): the prompt and
 prompt + completion are tokenised with the tokenizer's special tokens, an end-of-sequence token is
-appended (the data stores none, DESIGN.md), the result is cut at ``max_length``, and the first
+appended (the data stores none, docs/architecture.md), the result is cut at ``max_length``, and the first
 ``len(prompt tokens)`` tokens carry no loss. cpt (further pretraining) trains on every token of
 ``text`` + EOS; a document longer than ``max_length`` is split into pieces that overlap by one token,
 each trained as its own sequence (positions restart, no attention across pieces), so every token but

@@ -1,6 +1,6 @@
 """Hidden-state capture: one mean-pooled vector per sentence and layer, in batches.
 
-The representation analysis of x-LLaMA (REFERENCE.md, Paper A) and QAlign (Paper C) mean-pools a
+The representation analysis of x-LLaMA and QAlign (docs/methods.md) mean-pools a
 decoder's hidden states over a sentence's tokens at every layer. Three details decide whether the
 numbers mean anything, and all three are handled here:
 

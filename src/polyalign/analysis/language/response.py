@@ -5,7 +5,7 @@ which already strips code, URLs, markup, LaTeX math and digits and has a no-lang
 numbers here agree with the ``lang_match`` metric of ``polyalign eval``.
 
 - **Response language**: ``detect_language`` on the whole output (None = no language).
-- **Code-switching** (REFERENCE.md, Paper B: 2-5% of responses mix languages; "per-sentence
+- **Code-switching** (docs/methods.md, LLaMA beyond English: 2-5% of responses mix languages; "per-sentence
   language ID is the natural choice"): the output is split into sentences (`sentences.py`, CJK and
   Thai aware); a sentence votes for its language when the identifier is at least ``threshold``
   confident; a response is code-switched when two or more languages get votes. The default 0.7 is

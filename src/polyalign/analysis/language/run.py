@@ -1,6 +1,6 @@
 """`polyalign analyze language`: which language do the responses of an evaluation run come in?
 
-Reads ``RUN/samples/<task>_<lang>.jsonl`` (DESIGN.md contract: one line per example with ``id``,
+Reads ``RUN/samples/<task>_<lang>.jsonl`` (docs/architecture.md contract: one line per example with ``id``,
 ``prompt``, ``output``, …), analyses every ``output`` (`response_language.py`) and reports per task
 and prompt language: the response-language distribution, the share answered in the prompt's
 language, the share with no language, the share of code-switched responses, and for chain-of-thought

@@ -1,6 +1,6 @@
 """Sentence splitting for sentence-level language identification, across scripts.
 
-A response is code-switched when its sentences are in different languages (REFERENCE.md, Paper B:
+A response is code-switched when its sentences are in different languages (docs/methods.md, LLaMA beyond English:
 "per-sentence language ID is the natural choice"), so the splitter must find sentence ends in every
 script the language table covers, not only ``. ! ?`` followed by a space:
 

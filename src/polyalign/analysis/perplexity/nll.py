@@ -1,8 +1,8 @@
 """Negative log-likelihood of documents, counted so that bits per character compare across tokenizers.
 
 Perplexity per *token* depends on the tokenizer (an extended vocabulary has fewer, rarer tokens);
-bits per character and per UTF-8 byte do not, so they are what REFERENCE.md (Paper B) says to
-compare: ``bits/char = Σ NLL (nats) / ln 2 / characters``.
+bits per character and per UTF-8 byte do not, so they are what to compare (LLaMA beyond English, docs/methods.md):
+``bits/char = Σ NLL (nats) / ln 2 / characters``.
 
 What is counted, exactly:
 - **The first token has no prediction.** A causal LM predicts token t from tokens < t; the

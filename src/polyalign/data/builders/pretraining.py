@@ -1,4 +1,4 @@
-"""Further-pretraining text (LLaMA beyond English, REFERENCE.md paper B): one document per record.
+"""Further-pretraining text (LLaMA beyond English, docs/methods.md): one document per record.
 
 Per-language mixing ratios come from the mixture (source weights), not from this builder.
 """

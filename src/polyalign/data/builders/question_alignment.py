@@ -1,4 +1,4 @@
-"""Question alignment, QAlign stage I (REFERENCE.md paper C).
+"""Question alignment, QAlign stage I (docs/methods.md).
 
 One sample per parallel question pair, Alpaca prompt without input: ``instruction`` = "Translate the
 following sentences from {Lang} to English." + a space + the non-English question, ``output`` = the

@@ -1,4 +1,4 @@
-"""Response alignment, QAlign stage II (REFERENCE.md paper C): English task data → instruction data.
+"""Response alignment, QAlign stage II (docs/methods.md): English task data → instruction data.
 
 Styles, by the shape of the source:
 - ``metamath``: MetaMathQA ``query`` → instruction, ``response`` → output, unchanged.

@@ -1,4 +1,4 @@
-"""Translation-task instructions (x-LLaMA's CoIT, REFERENCE.md paper A, item 3).
+"""Translation-task instructions (x-LLaMA's CoIT, docs/methods.md).
 
 From parallel text English ↔ X: ``instruction`` = a request to translate, ``input`` = the source
 sentence, ``output`` = its translation. The original draws the request from a pool of paraphrases by

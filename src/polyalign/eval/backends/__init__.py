@@ -1,8 +1,8 @@
 """Evaluation backends: what turns prompts into outputs (or option log-likelihoods).
 
-An open set (DESIGN.md: registries only at open-ended extension points): ``hf`` (transformers, batched
+An open set (docs/architecture.md: registries only at open-ended extension points): ``hf`` (transformers, batched
 greedy), ``vllm`` (optional extra), ``replay`` (scores a predictions file, no model), ``proxy``
-(a large base model proxy-tuned by a small expert / anti-expert pair, issue 04).
+(a large base model proxy-tuned by a small expert / anti-expert pair, docs/methods.md).
 """
 
 from polyalign.eval.backends.base import Backend, BackendOptions, GenRequest

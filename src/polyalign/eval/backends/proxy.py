@@ -1,6 +1,6 @@
 """The ``proxy`` backend: evaluate a large base model proxy-tuned by a small expert / anti-expert pair.
 
-Every benchmark can be run proxy-tuned (QAlign broadened, REFERENCE.md paper C: a 70B model steered
+Every benchmark can be run proxy-tuned (QAlign broadened, docs/methods.md: a 70B model steered
 by a question-aligned 7B/13B at decoding time): generation uses `polyalign.infer.proxy.ProxyTuner`
 (three KV caches in lockstep, ``s_L + α·(s_E − s_A)`` over the shared vocabulary, greedy unless
 ``polyalign generate`` asks for sampling).

@@ -3,7 +3,7 @@
 Greedy decoding with the same stop strings as the ``hf`` backend; option log-likelihoods from vLLM's
 prompt log-probabilities over the same (context, continuation) token split as `polyalign.infer`.
 Results can differ slightly from ``hf`` (different kernels and batching), which is why the backend is
-recorded with every result (REFERENCE.md, "Evaluation facts").
+recorded with every result (docs/methods.md, "Evaluation facts").
 """
 
 from __future__ import annotations

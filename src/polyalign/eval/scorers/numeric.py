@@ -1,7 +1,7 @@
 """Numeric-answer scoring (mGSM, mSVAMP): the papers' rule (`acc_paper`) and a corrected rule (`acc`).
 
 The papers' rule is copied from QAlign's evaluation code (``extract_last_num`` in
-``evaluate/scripts/mgsm_test.py``; REFERENCE.md, Paper C). It drops minus signs, misreads locale
+``evaluate/scripts/mgsm_test.py``; docs/methods.md, QAlign). It drops minus signs, misreads locale
 separators and scores "no number" as 0.0, which counts as correct whenever the gold is 0. The
 corrected rule fixes those and prefers an explicit final-answer statement over the last number.
 

@@ -2,7 +2,7 @@
 
 `normalize_answer` mirrors the official MLQA evaluation script (``mlqa_evaluation_v1.py``,
 facebookresearch/MLQA): lower-case, drop every Unicode punctuation character (categories P*), remove
-the language's articles, then re-tokenise. Two generalisations, both from REFERENCE.md ("Evaluation
+the language's articles, then re-tokenise. Two generalisations, both from docs/methods.md ("Evaluation
 facts"): languages beyond MLQA's seven are accepted (no article list = no article removal, where the
 official script raises), and the mixed segmentation that MLQA applies to Chinese (each ideograph a
 token, other runs split on whitespace) is applied to every language written in a script listed in
@@ -101,7 +101,7 @@ def f1(pred: str, golds: Sequence[str], lang: str) -> float:
 def contains(pred: str, golds: Sequence[str]) -> float:
     """x-LLaMA's rule: 1.0 if a lower-cased gold is a substring of the lower-cased prediction.
 
-    From ``eval/xquad.match.py`` of NJUNLP/x-LLM (REFERENCE.md, Paper A), generalised to several
+    From ``eval/xquad.match.py`` of NJUNLP/x-LLM (docs/methods.md, x-LLaMA), generalised to several
     golds (any match). Empty golds are skipped: ``"" in text`` is always true and would score 1.
     """
     text = pred.lower()

@@ -1,7 +1,7 @@
 """Translation scoring (Flores-101): BLEU, chrF++ and spBLEU over sacrebleu 2.x, with signatures.
 
 Scores are on sacrebleu's 0-100 scale; every function also returns sacrebleu's signature string,
-which results must store (REFERENCE.md, "Evaluation facts").
+which results must store (docs/methods.md, "Evaluation facts").
 
 BLEU tokenizer per target language: zh -> ``zh``; ja -> ``ja-mecab`` and ko -> ``ko-mecab`` when
 their optional dependencies (``sacrebleu[ja]``: MeCab + ipadic; ``sacrebleu[ko]``: mecab_ko +
