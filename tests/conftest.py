@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import SHARED_DATA
+from support.cli import SHARED_DATA
 
 
 @pytest.fixture

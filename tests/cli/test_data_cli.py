@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 
 def recipe(tmp_path, sources, name="bad"):

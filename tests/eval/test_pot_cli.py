@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.cli.main import main
 from polyalign.eval import programs, prompts

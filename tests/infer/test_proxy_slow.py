@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.errors import InputError
 

@@ -10,7 +10,7 @@ import json
 import signal
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 from support.http import call, serve_process, stop_process
 
 from polyalign.judge import DIMENSION_NAMES, parse_score

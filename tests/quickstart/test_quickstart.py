@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from support.cli import run_cli
 from polyalign.errors import InputError
 from polyalign.quickstart import measure, pipeline
 from polyalign.quickstart.plan import REFERENCE_TOKENS_PER_SECOND, QuickstartConfig, relative_speed, sizes_for

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.data.allocation import AllocationPlan, read_plan, write_plan
 from polyalign.errors import InputError

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import run_cli
+from support.cli import run_cli
 from polyalign.config import load_config
 from polyalign.scaling.sweep import SweepConfig, run_sweep
 

@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 
 @pytest.mark.slow

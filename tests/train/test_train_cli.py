@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import run_cli
+from support.cli import run_cli
 from safetensors.torch import load_file
 
 from polyalign.config import load_config

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import SHARED_DATA
+from support.cli import SHARED_DATA
 
 LLAMA_SPM = SHARED_DATA.parent / "tokenizers" / "llama2-spm" / "tokenizer.model"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.models.loading import load_model, load_tokenizer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.vocab.kinds import is_byte_token, load_any_tokenizer, tokenizer_kind
 from polyalign.vocab.stats import format_table, measure_language, tokenizer_report

@@ -1,4 +1,4 @@
-"""Helpers for tests (importable as `helpers`: pytest puts tests/ on sys.path)."""
+"""Running the real `polyalign` command in tests, and where the shared benchmark data lives."""
 
 from __future__ import annotations
 
