@@ -1,10 +1,9 @@
-"""Golden tests for response-language identification and the no-language class."""
+"""Golden tests for language identification of model outputs and the no-language class."""
 
 from __future__ import annotations
 
 import pytest
 
-from polyalign.eval.scorers.language import lang_match
 from polyalign.langid import LangGuess, detect_language
 
 # Realistic degenerate outputs of a small model under the Alpaca prompt (the SmolLM2-135M case in
@@ -39,7 +38,6 @@ def test_no_language(text: str, reason: str) -> None:
     guess = detect_language(text)
     assert guess.lang is None
     assert guess.reason.startswith(reason)
-    assert lang_match(text, "zh") is None
 
 
 @pytest.mark.parametrize(
@@ -87,11 +85,3 @@ def test_mixed_script_votes_by_weighted_letters() -> None:
     # 3 Han characters (weight 3 each = 9) against 6 Latin letters
     guess = detect_language("答案是 18 apples")
     assert guess == LangGuess("zh", 0.6, "script:Hans")
-
-
-def test_lang_match() -> None:
-    assert lang_match("天气很好，我们去公园吧。", "zh") == 1.0
-    assert lang_match("The weather is nice, let's go to the park.", "zh") == 0.0
-    assert lang_match("Das Wetter ist schön, lass uns in den Park gehen.", "de") == 1.0
-    assert lang_match("Das Wetter ist schön, lass uns in den Park gehen.", "deu") == 1.0
-    assert lang_match("### Response:\n### Response:", "de") is None

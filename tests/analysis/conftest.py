@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
 
 SAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "src/polyalign/assets/samples/qalign-question-pairs"
-
-# Runs the real `polyalign` entry point; registers `analyze` only if cli/main.py does not yet.
-_ENTRY = (
-    "import argparse, sys\n"
-    "from polyalign.cli import analyze, main as m\n"
-    "build = m.build_parser\n"
-    "def parser():\n"
-    "    p = build()\n"
-    "    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))\n"
-    "    if 'analyze' not in sub.choices:\n"
-    "        analyze.register(sub)\n"
-    "    return p\n"
-    "m.build_parser = parser\n"
-    "sys.exit(m.main(sys.argv[1:]))\n"
-)
 
 
 def run_analyze(*args: str) -> subprocess.CompletedProcess:
     """`polyalign analyze ARGS` in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-c", _ENTRY, "analyze", *args], capture_output=True, text=True,
-                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}, timeout=600)
+    return run_cli("analyze", *args, env={"TOKENIZERS_PARALLELISM": "false"})
 
 
 @pytest.fixture(scope="session")

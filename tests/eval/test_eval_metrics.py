@@ -10,7 +10,6 @@ import pytest
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.metrics import hypothesis, process_results
 from polyalign.eval.runner import run_eval
-from polyalign.runfiles import task_rows, to_csv, to_markdown
 
 EN = ["The cat sleeps on the mat.", "It is raining today.", "We eat bread and cheese."]
 ZH = ["猫在垫子上睡觉。", "今天下雨。", "我们吃面包和奶酪。"]
@@ -77,20 +76,3 @@ def test_process_results_per_answer_type():
     assert process_results(choice, ["The answer is (C)."])["acc"] == 1.0
     assert process_results(choice, [(-5.0, False), (-1.0, True), (-2.0, False)]) == {"acc": 0.0}
     assert hypothesis("\n\n  Hallo Welt. \nNote: x") == "Hallo Welt."
-
-
-def test_tables_average_with_and_without_english():
-    per_lang = {"en": {"acc": 0.8, "acc_paper": 0.8, "n": 10}, "de": {"acc": 0.4, "acc_paper": 0.2, "n": 10},
-                "zh": {"acc": 0.2, "acc_paper": 0.2, "n": 10, "skipped": 1}}
-    columns, rows = task_rows(per_lang)
-    assert columns == ["acc", "acc_paper", "n"]
-    labels = dict(rows)
-    assert labels["avg"]["acc"] == pytest.approx(1.4 / 3) and labels["avg (no en)"]["acc"] == pytest.approx(0.3)
-    assert labels["avg"]["n"] == 30
-    md = to_markdown("mgsm", per_lang)
-    assert "| lang | acc % | acc_paper % | n |" in md and "| avg (no en) | 30.0 | 20.0 | 20 |" in md
-    assert to_csv(per_lang).splitlines()[1] == "en,0.8,0.8,10"
-    directions = {"en-zh": {"bleu": 20.0, "n": 3}, "zh-en": {"bleu": 30.0, "n": 3}, "en-de": {"bleu": 40.0, "n": 3}}
-    flores_rows = dict(task_rows(directions)[1])
-    assert flores_rows["avg en→X"]["bleu"] == pytest.approx(30.0) and flores_rows["avg X→en"]["bleu"] == 30.0
-    assert "| en-zh | 20.0 | 3 |" in to_markdown("flores", directions)
