@@ -12,6 +12,7 @@ def recipe(tmp_path, sources, name="bad"):
     return str(path)
 
 
+@pytest.mark.e2e
 def test_shipped_sample_builds_and_inspects(tmp_path):
     done = run_cli("data", "build", "qalign-stage1-sample", f"out={tmp_path / 'qa'}", "--no-progress")
     assert done.returncode == 0, done.stderr
@@ -43,6 +44,7 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, case):
     name, content, source, message = BAD_INPUTS[case]
@@ -55,6 +57,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, case):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.e2e
 def test_parallel_files_of_different_lengths(tmp_path):
     (tmp_path / "t.de").write_text("a\nb\n", encoding="utf-8")
     (tmp_path / "t.en").write_text("a\n", encoding="utf-8")
@@ -64,6 +67,7 @@ def test_parallel_files_of_different_lengths(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.e2e
 def test_offline_hub_dataset_and_unknown_recipe(tmp_path):
     source = "  - {name: s, builder: instructions, lang: en, path: 'hf:polyalign-test/no-such-dataset'}"
     done = run_cli("data", "build", recipe(tmp_path, source), "--no-progress",
@@ -73,6 +77,7 @@ def test_offline_hub_dataset_and_unknown_recipe(tmp_path):
     assert missing.returncode == 2 and "shipped: " in missing.stderr and "qalign-stage1" in missing.stderr
 
 
+@pytest.mark.e2e
 def test_inspect_rejects_files_that_break_the_format(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"id": "a", "lang": "de", "source": "s", "prompt": "p"}\n', encoding="utf-8")
@@ -80,6 +85,7 @@ def test_inspect_rejects_files_that_break_the_format(tmp_path):
     assert done.returncode == 2 and "x.jsonl:1: missing or non-string field(s) completion" in done.stderr
 
 
+@pytest.mark.e2e
 def test_help_teaches():
     done = run_cli("data", "build", "--help")
     assert done.returncode == 0 and "question_alignment (QAlign stage I)" in done.stdout and "examples:" in done.stdout

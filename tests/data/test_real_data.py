@@ -10,6 +10,7 @@ pytestmark = pytest.mark.slow
 EXPECTED = {"de": 7464, "es": 7468, "fr": 7464, "ja": 7466, "ru": 7360, "sw": 7469, "zh": 7363}
 
 
+@pytest.mark.e2e
 def test_qalign_stage1_on_real_pairs(tmp_path, shared_data):
     done = run_cli("data", "build", "qalign-stage1", f"data_root={shared_data / 'qalign-question-pairs'}",
                    "langs=[de,es,fr,ja,ru,sw,zh]", f"out={tmp_path / 'qa1'}", "--no-progress")

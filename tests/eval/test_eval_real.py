@@ -12,6 +12,7 @@ import pytest
 from polyalign import langs
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_smollm2_on_mgsm_and_xquad(shared_data, tmp_path):
     out = tmp_path / "out"

@@ -157,6 +157,7 @@ def _choice_data(root: Path, lang_codes: list[str]) -> None:
             for i in range(3)))
 
 
+@pytest.mark.e2e
 def test_cli_end_to_end_on_the_tiny_model(tiny_model, tmp_path):
     _numeric_data(tmp_path / "data")
     _choice_data(tmp_path / "data", ["de", "en"])

@@ -52,6 +52,7 @@ def _predictions(path: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_replay_of_program_outputs_gives_exact_accuracy_and_status_counts(tmp_path):
     data, out = _data(tmp_path / "data"), tmp_path / "out"
     preds = _predictions(tmp_path / "preds.jsonl")
@@ -118,6 +119,7 @@ def test_a_resumed_run_never_reexecutes_finished_programs(tmp_path, monkeypatch)
     assert resumed == straight
 
 
+@pytest.mark.e2e
 def test_pot_on_the_tiny_model_through_the_cli(tiny_model, tmp_path):
     data, out = _data(tmp_path / "data"), tmp_path / "out"
     proc = run_cli("eval", "--model", tiny_model, "--tasks", "mgsm", "--langs", "de", "--prompt", "pot",

@@ -47,6 +47,7 @@ def _lora_expert(base: str, out: Path) -> str:
     return str(save_model(merged, tok, out))
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_proxy_tuned_mgsm_with_smollm2(tmp_path, shared_data):
     from polyalign.models import resolve_model

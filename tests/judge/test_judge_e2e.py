@@ -52,6 +52,7 @@ def _check_judgments(out, langs):
     return results, asked
 
 
+@pytest.mark.e2e
 def test_judge_generates_responses_and_scores_them_through_the_server(judge_server, tiny_model, tmp_path):
     out = tmp_path / "run"
     before = _answered(judge_server)
@@ -83,6 +84,7 @@ def test_judge_generates_responses_and_scores_them_through_the_server(judge_serv
     assert compared["provenance"]["mode"] == "pairwise"
 
 
+@pytest.mark.e2e
 def test_a_judge_model_the_server_does_not_serve_is_one_clear_error(judge_server, tmp_path):
     samples = tmp_path / "s.jsonl"
     samples.write_text(json.dumps({"id": "open-ended/en/0", "task": "open-ended", "lang": "en", "index": 0,
@@ -94,6 +96,7 @@ def test_a_judge_model_the_server_does_not_serve_is_one_clear_error(judge_server
     assert last.startswith("polyalign: error: judge endpoint") and "HTTP 404" in last and "gpt-4o" in last
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_smollm2_served_as_the_judge(tmp_path):
     """The real small instruct model behind `polyalign serve` judges its own answers (plumbing, not quality)."""

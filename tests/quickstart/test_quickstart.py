@@ -121,6 +121,7 @@ def test_without_calibration_the_reference_sizes_are_used(tmp_path, tiny_model, 
     assert state["settings"]["calibrate"] is False
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("args,message", [
     (["--model", "no-such-model-xyz/../x"], "no such file or folder"),
     (["--langs", "de,xx"], "unknown language"),

@@ -42,6 +42,7 @@ def test_directions_count_as_their_language_and_errors_are_observed_minus_predic
     assert uniform.rows["de"]["examples"] == 128 and uniform.rows["de"]["predicted"] == 23.2
 
 
+@pytest.mark.e2e
 def test_cli_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / "check.json"
     proc = run_cli("scaling", "check", "--plan", str(_plan(tmp_path)), "--results", str(_results(tmp_path, MEASURED)),
@@ -62,6 +63,7 @@ def test_what_the_run_lacks_is_an_input_error(tmp_path, rows, task, message):
         check_plan(read_plan(_plan(tmp_path)), read_eval_results(_results(tmp_path, rows)), task=task)
 
 
+@pytest.mark.e2e
 def test_bad_input_exits_2_with_one_line(tmp_path):
     no_predictions = write_plan(AllocationPlan(allocation={"de": 1}, budget=1), tmp_path / "bare.json")
     proc = run_cli("scaling", "check", "--plan", str(no_predictions), "--results", str(_results(tmp_path, MEASURED)))

@@ -56,6 +56,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.e2e
 def test_sweep_writes_one_row_per_run_and_resumes(sweep_recipe):
     csv_path = run_sweep(load_config(SweepConfig, sweep_recipe), progress=False)
     rows = _rows(csv_path)
@@ -75,6 +76,7 @@ def test_sweep_writes_one_row_per_run_and_resumes(sweep_recipe):
     assert {p: p.stat().st_mtime_ns for p in model_dir.rglob("*") if p.is_file()} == stamp
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("override,message", [
     ("sizes=[0,2]", "sizes: expected distinct whole numbers > 0"),
     ("langs=[xx]", "unknown language"),
@@ -86,6 +88,7 @@ def test_bad_sweep_recipes_fail_before_training(sweep_recipe, override, message)
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+@pytest.mark.e2e
 def test_a_sweep_folder_refuses_rows_from_other_recipes(sweep_recipe):
     assert run_cli("scaling", "sweep", str(sweep_recipe), "sizes=[2]", "baseline=false").returncode == 0
     result = run_cli("scaling", "sweep", str(sweep_recipe), "sizes=[2]", "baseline=false", "eval.limit=1")

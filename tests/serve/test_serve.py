@@ -36,6 +36,7 @@ def direct(tiny_model):
     return BACKENDS.get("hf")(BackendOptions(model=tiny_model, chat=True))
 
 
+@pytest.mark.e2e
 def test_models_lists_the_served_model(server):
     status, body, _ = call(server["base"], "/models")
     assert status == 200 and [m["id"] for m in body["data"]] == [server["model"]]
@@ -43,6 +44,7 @@ def test_models_lists_the_served_model(server):
     assert_openai_error(status, body, 404, "model_not_found")
 
 
+@pytest.mark.e2e
 def test_chat_completion_applies_the_chat_template_and_matches_the_backend(server, direct):
     from polyalign.eval.backends import GenRequest
 
@@ -59,6 +61,7 @@ def test_chat_completion_applies_the_chat_template_and_matches_the_backend(serve
     assert choice["finish_reason"] in ("stop", "length")
 
 
+@pytest.mark.e2e
 def test_completions_take_a_list_of_prompts_and_stream(server, direct):
     from polyalign.eval.backends import GenRequest
 
@@ -84,6 +87,7 @@ def test_completions_take_a_list_of_prompts_and_stream(server, direct):
     assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
 
 
+@pytest.mark.e2e
 def test_bad_requests_get_json_errors(server):
     base, model = server["base"], server["model"]
     status, body, _ = call(base, "/chat/completions", raw=b'{"model": "x", "messages": [')
@@ -112,6 +116,7 @@ def test_bad_requests_get_json_errors(server):
     assert_openai_error(response.status, json.loads(response.read()), 411)
 
 
+@pytest.mark.e2e
 def test_fifty_concurrent_requests_are_all_answered_or_refused(server):
     base, model = server["base"], server["model"]
     _, before, _ = call(base.removesuffix("/v1"), "/health")
@@ -143,6 +148,7 @@ def test_fifty_concurrent_requests_are_all_answered_or_refused(server):
     assert status == 200, body
 
 
+@pytest.mark.e2e
 def test_unusable_settings_exit_2_with_one_line(tiny_model):
     from helpers import run_cli
 
@@ -168,6 +174,7 @@ def test_proxy_options_pass_through_and_per_model_formats_disable_chat(tiny_mode
     assert isinstance(formats.backend.generate([GenRequest("0", formats.completion_prompt("Hallo"), (), 2)])[0], str)
 
 
+@pytest.mark.e2e
 def test_sigterm_stops_the_server_cleanly(server):
     """Last in this file: it stops the module's server (which it starts itself when run alone)."""
     code, out = stop_process(server["proc"], signal.SIGTERM)

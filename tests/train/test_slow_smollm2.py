@@ -9,6 +9,7 @@ import pytest
 from support.cli import run_cli
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_shipped_lora_recipe_trains_smollm2_on_real_pairs_and_the_result_generates(tmp_path, shared_data):
     from transformers import AutoModelForCausalLM, AutoTokenizer

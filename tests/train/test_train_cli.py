@@ -33,6 +33,7 @@ def _run_in_process(recipe: str, out: Path) -> Path:
     return run_recipe(load_config(TrainRecipe, recipe, [f"out={out}"]), progress=False)
 
 
+@pytest.mark.e2e
 def test_cli_trains_cpt_then_two_lora_stages_and_the_output_generates(tmp_path, toy_data, write_recipe, stage,
                                                                       read_metrics):
     from peft import PeftModel
@@ -95,6 +96,7 @@ BAD = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_exits_2_with_one_clear_line(tmp_path, toy_data, write_recipe, stage, case):
     fields, content, message = BAD[case]
@@ -108,6 +110,7 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, toy_data, write_recipe,
     assert not (tmp_path / "run" / "run.json").exists()
 
 
+@pytest.mark.e2e
 def test_resume_after_kill_9_reproduces_the_uninterrupted_run(tmp_path, toy_data, write_recipe, stage, read_metrics):
     # LoRA dropout on: the dropout masks after the resume come from the restored RNG state.
     recipe = write_recipe([stage(toy_data(n=16), epochs=3, finetune="lora", learning_rate=3e-3,
@@ -144,6 +147,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_two_processes_follow_the_one_process_loss_curve(tmp_path, toy_data, write_recipe, stage, read_metrics):
     """``accelerate launch`` with 2 CPU processes (gloo) and the same effective batch of 8.
 

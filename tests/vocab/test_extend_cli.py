@@ -17,6 +17,7 @@ def _error_line(done) -> str:
     return done.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.e2e
 def test_extend_cli_end_to_end(tiny_model, zh_corpus, tmp_path):
     out = tmp_path / "ext"
     (tmp_path / "dev.en").write_text("The quick brown fox jumps over the lazy dog.\n", encoding="utf-8")
@@ -39,6 +40,7 @@ def test_extend_cli_end_to_end(tiny_model, zh_corpus, tmp_path):
     assert "--overwrite" in _error_line(again)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("count", ["0", "-5"])
 def test_new_tokens_must_be_positive(tiny_model, zh_corpus, tmp_path, count):
     done = run_cli("vocab", "extend", "--model", tiny_model, "--corpus", str(zh_corpus), "--lang", "zh",
@@ -46,6 +48,7 @@ def test_new_tokens_must_be_positive(tiny_model, zh_corpus, tmp_path, count):
     assert _error_line(done) == f"polyalign: error: --new-tokens must be a positive number of tokens, got {count}"
 
 
+@pytest.mark.e2e
 def test_empty_corpus(tiny_model, tmp_path):
     empty = tmp_path / "empty.zh"
     empty.write_text("\n  \n", encoding="utf-8")
@@ -55,6 +58,7 @@ def test_empty_corpus(tiny_model, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.e2e
 def test_unsupported_tokenizer_type(zh_corpus, tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast

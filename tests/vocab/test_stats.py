@@ -70,6 +70,7 @@ def test_llama_sentencepiece_hand_case(llama_tokenizer):
     assert (s.tokens, s.byte_tokens, s.units, s.continued_units) == (6, 3, 2, 1)
 
 
+@pytest.mark.e2e
 def test_stats_cli(tiny_model, tmp_path):
     (tmp_path / "dev.zh").write_text("敏捷的棕色狐狸跳过了懒狗。\n今天天气很好。\n", encoding="utf-8")
     (tmp_path / "dev.en").write_text("The quick brown fox jumps over the lazy dog.\nThe weather is nice today.\n",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 
 from polyalign.models.tiny import build_tiny_llama
 
 
+@pytest.mark.e2e
 def test_alignment_cli_writes_tables_figures_and_manifest(tiny_model, tmp_path, cli, sample_pairs) -> None:
     other = build_tiny_llama(tmp_path / "other", seed=1)  # "after training": same architecture
     out = tmp_path / "out"
@@ -33,6 +36,7 @@ def test_alignment_cli_writes_tables_figures_and_manifest(tiny_model, tmp_path, 
     assert (out / "alignment_config.yaml").is_file()
 
 
+@pytest.mark.e2e
 def test_alignment_cli_bad_input_exits_2_with_one_line(tiny_model, tmp_path, cli, sample_pairs) -> None:
     done = cli("alignment", "--model", tiny_model, "--parallel", str(sample_pairs), "--layers", "1,x",
                "--out", str(tmp_path))

@@ -119,6 +119,7 @@ def test_threshold_controls_which_sentences_vote() -> None:
     assert final_only.final_marker == "jibu ni" and final_only.final_lang == "sw"  # marker language fallback
 
 
+@pytest.mark.e2e
 def test_language_cli_writes_json_markdown_and_plot(tmp_path, cli) -> None:
     run = write_samples(tmp_path / "run")
     out = tmp_path / "out"

@@ -93,6 +93,7 @@ def test_read_documents_languages(tmp_path) -> None:
         read_documents([str(notes)])
 
 
+@pytest.mark.e2e
 def test_perplexity_cli(tiny_model, tmp_path, cli) -> None:
     (tmp_path / "t.de").write_text(TEXTS[2] + "\n", encoding="utf-8")
     (tmp_path / "t.zh").write_text(TEXTS[1] + "\n", encoding="utf-8")
