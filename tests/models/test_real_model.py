@@ -9,7 +9,6 @@ cache if the model is already there, else a temporary folder.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from polyalign.models import load_model, load_tokenizer, zoo
 pytestmark = pytest.mark.slow
 
 NAME = "smollm2-135m-instruct"
-TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +27,12 @@ def model_dir(tmp_path_factory) -> Path:
         cache = None  # a warm (or explicitly chosen) cache is reused
     else:
         cache = tmp_path_factory.mktemp("zoo-cache")
-    start = time.perf_counter()
-    folder = zoo.pull(NAME, cache_dir=cache)
-    TIMINGS["pull"] = time.perf_counter() - start
-    return folder
+    return zoo.pull(NAME, cache_dir=cache)
 
 
 @pytest.fixture(scope="module")
 def model_and_tokenizer(model_dir):
-    start = time.perf_counter()
-    model, tok = load_model(str(model_dir)), load_tokenizer(str(model_dir))
-    TIMINGS["load_safetensors"] = time.perf_counter() - start
-    return model, tok
+    return load_model(str(model_dir)), load_tokenizer(str(model_dir))
 
 
 def test_config_facts(model_and_tokenizer, model_dir):
@@ -71,9 +63,7 @@ def test_greedy_generation(model_and_tokenizer):
     model, tok = model_and_tokenizer
     batch = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
                                     add_generation_prompt=True, return_tensors="pt", return_dict=True)
-    start = time.perf_counter()
     out = model.generate(**batch, max_new_tokens=12, do_sample=False)
-    TIMINGS["generate_12_tokens"] = time.perf_counter() - start
     answer = tok.decode(out[0, batch["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "Paris" in answer
 
@@ -81,9 +71,7 @@ def test_greedy_generation(model_and_tokenizer):
 def test_safetensors_copy_matches_gguf(model_and_tokenizer, tmp_path):
     model, tok = model_and_tokenizer
     gguf = zoo.fetch_gguf(NAME, tmp_path)
-    start = time.perf_counter()
     original = load_model(str(gguf))
-    TIMINGS["load_gguf"] = time.perf_counter() - start
     original_tok = load_tokenizer(str(gguf))
 
     texts = ["The quick brown fox jumps over the lazy dog.", "Der schnelle braune Fuchs.", "敏捷的棕色狐狸",
@@ -95,6 +83,3 @@ def test_safetensors_copy_matches_gguf(model_and_tokenizer, tmp_path):
     with torch.no_grad():
         assert torch.equal(model(**batch).logits, original(**batch).logits)
 
-
-def test_report_timings():
-    print("\nsmollm2 timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items()))
