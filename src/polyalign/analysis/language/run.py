@@ -1,7 +1,7 @@
 """`polyalign analyze language`: which language do the responses of an evaluation run come in?
 
 Reads ``RUN/samples/<task>_<lang>.jsonl`` (docs/architecture.md contract: one line per example with ``id``,
-``prompt``, ``output``, …), analyses every ``output`` (`response_language.py`) and reports per task
+``prompt``, ``output``, …), analyses every ``output`` (`response`) and reports per task
 and prompt language: the response-language distribution, the share answered in the prompt's
 language, the share with no language, the share of code-switched responses, and for chain-of-thought
 outputs the language of the reasoning and of the final answer.
