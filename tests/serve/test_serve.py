@@ -150,7 +150,7 @@ def test_fifty_concurrent_requests_are_all_answered_or_refused(server):
 
 @pytest.mark.e2e
 def test_unusable_settings_exit_2_with_one_line(tiny_model):
-    from helpers import run_cli
+    from support.cli import run_cli
 
     result = run_cli("serve", "--model", tiny_model, "--backend-option", "alpah=2", "--port", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
