@@ -34,6 +34,7 @@ from typing import Any, Literal
 from polyalign import langs
 from polyalign.data.builders.response_alignment import ResponseAlignmentOptions, format_choices
 from polyalign.data.templates import render_alpaca
+from polyalign.eval.benchmarks import split_direction
 from polyalign.errors import InputError
 
 __all__ = ["PromptMode", "PROMPT_MODES", "MODE_TASKS", "MODE_GENERATION", "POT_INSTRUCTION", "TASKS_DIR",
@@ -127,7 +128,7 @@ def instruction_input(task: str, kind: str, key: str, record: dict[str, Any], *,
         body = f"{row['context']}: {record['context']}\n{row['question']}: {record['question']}\n{row['answer']}: "
         return row["instruction"], body
     if kind == "translation":
-        src, tgt = key.split("-")
+        src, tgt = split_direction(key)
         names = (langs.language_name(src, name_mode), langs.language_name(tgt, name_mode))  # type: ignore[arg-type]
         request = f"Translate the following sentences from {names[0]} to {names[1]}."
         if task == "qtrans":  # QAlign stage I's training format: request + question, no input
