@@ -80,7 +80,8 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
     docs = []
     for index, record in enumerate(records):
         if mode == "fewshot":
-            text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []))
+            text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []),
+                                          task)
         elif mode in prompts.MODE_TASKS:
             text = prompts.render(mode, prompts.variant_instruction(mode, bench.kind, record))
         else:

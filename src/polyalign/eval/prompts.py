@@ -39,7 +39,7 @@ from polyalign.errors import InputError
 
 __all__ = ["PromptMode", "PROMPT_MODES", "MODE_TASKS", "MODE_GENERATION", "POT_INSTRUCTION", "TASKS_DIR",
            "instruction_input", "variant_instruction", "render", "fewshot_prompt", "qa_labels", "check_mode",
-           "generation_kwargs"]
+           "generation_kwargs", "subject_names"]
 
 PromptMode = Literal["paper", "chat", "fewshot", "pot", "direct", "rationale"]
 PROMPT_MODES: tuple[str, ...] = ("paper", "chat", "fewshot", "pot", "direct", "rationale")
@@ -159,11 +159,28 @@ def render(mode: str, instruction: str, input: str = "") -> str:  # noqa: A002 -
     raise ValueError(f"render() handles paper, chat, pot, direct and rationale prompts, not {mode!r}")
 
 
-def fewshot_prompt(kind: str, key: str, record: dict[str, Any], shots: list[dict[str, Any]]) -> str:
+@functools.lru_cache(maxsize=None)
+def subject_names(task: str) -> dict[str, str]:
+    """``tasks/<task>/subjects.tsv``: subject slug -> its name in the benchmark's language ({} if none).
+
+    C-Eval's table is the ``subject_mapping.json`` of its reference code (hkust-nlp/ceval), so the
+    Chinese header names the subject in Chinese ("高中物理"), not by its English file slug.
+    """
+    path = TASKS_DIR / task / "subjects.tsv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["slug"]: row["name_zh"] for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+
+def fewshot_prompt(kind: str, key: str, record: dict[str, Any], shots: list[dict[str, Any]],
+                   task: str | None = None) -> str:
     """Exemplars followed by the question, in the benchmark's plain-text few-shot format."""
     if kind == "choice":
         header, label = _MC_FEWSHOT.get(key, _MC_FEWSHOT["en"])
-        subject = record.get("subject", "").replace("_", " ")
+        slug = record.get("subject", "")
+        subject = subject_names(task).get(slug) if task else None
+        subject = subject or slug.replace("_", " ")
         parts = [header.format(subject=subject).replace(" about .", ".")]
         for shot in shots:
             parts.append(f"{shot['question']}\n{_options(shot)}\n{label} {shot['gold']}\n\n")
