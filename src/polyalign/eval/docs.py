@@ -80,12 +80,11 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
     docs = []
     for index, record in enumerate(records):
         if mode == "fewshot":
-            text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []),
-                                          task)
-        elif mode in prompts.MODE_TASKS:
+            text = prompts.fewshot_prompt(bench, record, shots_by_subject.get(record.get("subject", ""), []))
+        elif mode in prompts.VARIANTS:
             text = prompts.render(mode, prompts.variant_instruction(mode, bench.kind, record))
         else:
-            text = prompts.render(mode, *prompts.instruction_input(task, bench.kind, key, record, name_mode=name_mode))
+            text = prompts.render(mode, *prompts.instruction_input(bench, key, record, name_mode=name_mode))
         doc = {"id": f"{task}/{key}/{index}", "index": index, "task": task, "lang": key, "kind": bench.kind,
                "text_lang": text_lang, "prompt_mode": mode, "protocol": protocol, "prompt": text,
                "target": _target(bench.kind, record), **record}
