@@ -188,6 +188,7 @@ def test_mgsm_requests_decode_to_600_tokens_without_stops_under_paper(tmp_path, 
 def test_ceval_header_names_the_subject_in_chinese(data):
     [doc] = build_docs("ceval", "zh", data_dir=data, prompt="fewshot")
     assert doc["prompt"].startswith("以下是中国关于高中物理考试的单项选择题，请选出其中的正确答案。\n\n例?\nA. a")
+    assert "\n答案：C\n\n问?" in doc["prompt"] and doc["prompt"].endswith("\n答案：")  # no space, as the reference
 
 
 def test_numbers_do_not_depend_on_item_order_or_batch_size(tmp_path, data):

@@ -58,6 +58,14 @@ def hypothesis(output: str, protocol: str = "polyalign") -> str:
     return next((line.strip() for line in output.splitlines() if line.strip()), "")
 
 
+def _gold_text(doc: dict[str, Any]) -> str:
+    """A numeric gold as text (the document's ``target``, else its number written plainly)."""
+    if doc.get("target") is not None:
+        return str(doc["target"])
+    value = float(doc["answer"])
+    return str(int(value)) if value.is_integer() else str(value)
+
+
 def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]:
     """(extracted answer, metrics) of one generated output."""
     kind, lang = doc["kind"], doc["text_lang"]
@@ -70,7 +78,7 @@ def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]
         # acc_paper runs the gold through the same last-number reader, as QAlign does
         # (extract_last_num on gsm8k_data["response"]): a gold of -5 is read as 5.
         metrics = {"acc": float(scorers.is_correct(output, doc["answer"], lang)),
-                   "acc_paper": float(scorers.correct_paper(output, scorers.extract_number_paper(doc["target"])))}
+                   "acc_paper": float(scorers.correct_paper(output, scorers.extract_number_paper(_gold_text(doc))))}
         return scorers.extract_number(output, lang), {**metrics, **_lang_metrics(output, lang)}
     if kind == "qa":
         answers = list(doc["answers"])

@@ -70,7 +70,7 @@ MODE_GENERATION: dict[str, dict[str, Any]] = {
 """Generation settings a variant puts over its template's ``generation_kwargs`` (`generation_kwargs`)."""
 
 # Few-shot multiple-choice framing of a benchmark that names none: Hendrycks' MMLU wording.
-_MC_FEWSHOT = ("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer:")
+_MC_FEWSHOT = ("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer: ")
 
 
 @functools.lru_cache(maxsize=None)
@@ -160,8 +160,9 @@ def fewshot_prompt(bench: Benchmark, record: dict[str, Any], shots: list[dict[st
         subject = bench.subject_names(slug) if bench.subject_names else slug.replace("_", " ")
         parts = [header.format(subject=subject).replace(" about .", ".")]
         for shot in shots:
-            parts.append(f"{shot['question']}\n{_options(shot)}\n{label} {shot['gold']}\n\n")
-        parts.append(f"{record['question']}\n{_options(record)}\n{label}")
+            # the label carries its own separator: "Answer: A" (Hendrycks), "答案：A" (C-Eval)
+            parts.append(f"{shot['question']}\n{_options(shot)}\n{label}{shot['gold']}\n\n")
+        parts.append(f"{record['question']}\n{_options(record)}\n{label.rstrip()}")
         return "".join(parts)
     if kind == "numeric":
         parts = [f"Question: {shot['question']}\nAnswer: {shot.get('solution', shot['answer'])}\n\n" for shot in shots]

@@ -73,7 +73,8 @@ class Benchmark:
     instruction_input: Callable[[str, dict[str, Any], str], tuple[str, str]] | None = None
     """Prompt quirk: (key, record, name mode) -> the zero-shot (instruction, input); None = the kind's."""
     fewshot_header: tuple[str, str] | None = None
-    """Multiple-choice few-shot framing: (header with ``{subject}``, answer label); None = MMLU's."""
+    """Multiple-choice few-shot framing: (header with ``{subject}``, answer label with its separator:
+    ``"Answer: "``, ``"答案："``); None = MMLU's."""
     subject_names: Callable[[str], str] | None = None
     """Subject slug -> the name the few-shot header uses; None = the slug with spaces."""
     paper: PaperRule | None = None

@@ -43,7 +43,8 @@ BENCHMARK = Benchmark(
     "ceval", "choice", ("zh",), lambda lang: ("ceval/val/*_val.csv",), read,
     "ceval/ceval-exam ceval-exam.zip: val/*_val.csv and dev/*_dev.csv (CSV with header)",
     fewshot_files=lambda lang: ("ceval/dev/*_dev.csv",), mc_modes=("loglik", "generate"), default_prompt="fewshot",
-    # the reference prompt (code/evaluator_series/evaluators/llama.py, generate_few_shot_prompt)
+    # the reference prompt (code/evaluator_series/evaluators/llama.py: generate_few_shot_prompt and
+    # format_example, '\n答案：' + answer with no space)
     fewshot_header=("以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。\n\n", "答案："),
     subject_names=subject_name,
 )

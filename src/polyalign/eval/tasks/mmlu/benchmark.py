@@ -27,5 +27,5 @@ BENCHMARK = Benchmark(
     "hendrycks/test data.tar: data/test/*_test.csv and data/dev/*_dev.csv (CSV without header)",
     fewshot_files=lambda lang: ("mmlu/dev/*_dev.csv",), mc_modes=("loglik", "generate"), default_prompt="fewshot",
     # Hendrycks' evaluate.py wording
-    fewshot_header=("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer:"),
+    fewshot_header=("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer: "),
 )

@@ -9,7 +9,7 @@ from polyalign import langs
 from polyalign.data.io import iter_jsonl
 from polyalign.errors import InputError
 from polyalign.eval.loaders import field
-from polyalign.eval.taskspec import Benchmark
+from polyalign.eval.taskspec import Benchmark, PaperRule
 
 
 
@@ -35,4 +35,9 @@ BENCHMARK = Benchmark(
     "xcsqa", "choice", langs.XCSQA_LANGS, lambda lang: (f"xcsqa/{lang}/dev.jsonl",), read,
     "INK-USC X-CSR release, X-CSQA/<lang>/dev.jsonl (test labels are withheld; local files only)",
     mc_modes=("generate", "loglik"), variants=("direct", "rationale"),
+    # NJUNLP/QAlign releases no X-CSQA script (evaluate/scripts holds mgsm_test.py and svamp_test.py):
+    # the paper's text is followed (zero-shot Alpaca, accuracy, average over all 16 languages).
+    paper=PaperRule("no released script (NJUNLP/QAlign evaluate/scripts has mgsm_test.py and svamp_test.py only); "
+                    "the broadened QAlign paper's setting: zero-shot Alpaca, accuracy, 16-language average",
+                    avg_langs=langs.XCSQA_LANGS),
 )
