@@ -204,3 +204,20 @@ def test_numbers_do_not_depend_on_item_order_or_batch_size(tmp_path, data):
 def test_unknown_protocol_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="--protocol"):
         EvalConfig(tasks=["mgsm"], out=str(tmp_path), backend="replay", protocol="exact").validate()
+
+
+@pytest.mark.slow
+def test_real_mgsm_files_replay_through_both_protocols(shared_data, tmp_path):
+    """The shipped MGSM files: gold sentences score 1 under both protocols; the paper average has no te."""
+    preds = tmp_path / "gold.jsonl"
+    lines = []
+    for lang in langs.MGSM_LANGS:
+        for doc in build_docs("mgsm", lang, data_dir=shared_data)[:5]:
+            lines.append({"task": "mgsm", "lang": lang, "id": doc["id"], "output": f"The answer is {doc['target']}."})
+    _write(preds, "".join(json.dumps(line) + "\n" for line in lines))
+    for protocol in ("polyalign", "paper"):
+        doc = run_eval(EvalConfig(tasks=["mgsm"], out=str(tmp_path / protocol), backend="replay", predictions=str(preds),
+                                  data_dir=str(shared_data), limit=5, protocol=protocol))
+        assert all(v["acc"] == v["acc_paper"] == 1.0 for v in doc["results"]["mgsm"].values())
+        assert doc["averages"]["mgsm"]["avg_paper"]["langs"] == ["sw", "en", "zh", "bn", "de", "es", "fr", "ja", "ru", "th"]
+        assert len(doc["averages"]["mgsm"]["avg"]["langs"]) == 11 and doc["protocol"] == protocol
