@@ -9,6 +9,7 @@ the per-language lm-eval YAMLs are generated from this table (`polyalign.eval.ta
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -51,7 +52,8 @@ def add_tasks_dir(path: str | os.PathLike[str]) -> None:
 
 def _load(path: Path) -> Benchmark:
     """Import ``<folder>/benchmark.py`` by path and return its ``BENCHMARK`` with the folder set."""
-    name = f"polyalign_benchmarks.{path.parent.name}_{abs(hash(str(path)))}"
+    # a stable, unique module name per file (two tasks dirs may hold folders of the same name)
+    name = f"polyalign_benchmarks.{path.parent.name}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
