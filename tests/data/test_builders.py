@@ -102,3 +102,16 @@ def test_response_alignment_code_and_choice():
 def test_pretraining_text():
     assert build("pretraining", "zh", None, {"text": " 你好 "}) == [("", Text("你好"))]
     assert build("pretraining", "zh", None, {"text": "  "}) == []
+
+
+def test_translation_instructions_file_is_applied_by_line_index_as_x_llama_does(tmp_path):
+    pool = tmp_path / "pool.txt"
+    pool.write_text("Translate from {source_lang} to {target_lang}.\n\nGive the {tgt} version.\n", encoding="utf-8")
+    options = TranslationOptions(instructions_file=str(pool))
+    record = {"en": "Hello.", "zh": "你好。"}
+    got = [build("translation", "zh", options, record, index=i)[0][1].instruction for i in range(3)]
+    assert got == ["Translate from English to Chinese.", "Give the Chinese version.", "Translate from English to Chinese."]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Translate to {language}.\n", encoding="utf-8")
+    with pytest.raises(InputError, match="bad.txt:1"):
+        build("translation", "zh", TranslationOptions(instructions_file=str(bad)), record, index=0)

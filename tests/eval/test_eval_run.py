@@ -172,7 +172,7 @@ def test_cli_end_to_end_on_the_tiny_model(tiny_model, tmp_path):
     assert doc["results"]["xcsqa"]["en"]["n"] == 2 and set(doc["results"]["xcsqa"]["en"]) == {"acc", "n"}
     prov = doc["provenance"]
     assert prov["backend"] == "hf" and prov["batch_size"] == 2 and prov["mc_mode"] == {"xcsqa": "loglik"}
-    assert prov["model_sha256"] and prov["task_versions"] == {"mgsm": 1.0, "xcsqa": 1.0}
+    assert prov["model_sha256"] and prov["task_versions"] == {"mgsm": 1.1, "xcsqa": 1.0}
     assert prov["decoding"]["tasks"]["mgsm"] == {"max_new_tokens": 6, "until": ["### Instruction", "\n\n### "]}
     assert all(len(h) == 64 for h in prov["data_files"]["mgsm"]["de"].values())
     lines = [json.loads(x) for x in (out / "samples/mgsm_de.jsonl").read_text().splitlines()]

@@ -69,9 +69,12 @@ def test_golden_program_outputs(output, gold, status, number, acc):
 
 
 def test_paper_rule_on_printed_values_keeps_its_quirks():
-    # The papers' rule drops the sign (acc_paper 0 where acc is 1) and reads "nothing" as 0.0.
+    # The papers' rule drops the sign of output and gold alike (QAlign reads the gold through
+    # extract_last_num too): 3 for a gold of -3 counts there, not under acc. "Nothing" reads as 0.0.
     _, negative = score_program(fenced("print(-3)"), -3, FAST)
-    assert (negative["acc"], negative["acc_paper"]) == (1.0, 0.0)
+    assert (negative["acc"], negative["acc_paper"]) == (1.0, 1.0)
+    _, unsigned = score_program(fenced("print(3)"), -3, FAST)
+    assert (unsigned["acc"], unsigned["acc_paper"]) == (0.0, 1.0)
     _, crashed = score_program(fenced("raise SystemExit(3)"), 0, FAST)
     assert (crashed["acc"], crashed["acc_paper"], crashed["pot_error"]) == (0.0, 1.0, 1.0)
 

@@ -145,3 +145,22 @@ def test_a_model_without_a_chat_template_is_refused(tmp_path, tiny_model):
         extra.unlink()
     with pytest.raises(InputError, match="has no chat template"):
         pipeline.run_quickstart(_cfg(tmp_path, str(plain)), progress=False)
+
+
+def test_a_measurement_loads_the_model_once(tmp_path, tiny_model, monkeypatch):
+    import polyalign.models as models
+    from polyalign.quickstart.plan import Sizes
+
+    loads: list[str] = []
+    real = models.load_model
+
+    def counting(name, **kw):
+        loads.append(name)
+        return real(name, **kw)
+
+    monkeypatch.setattr(models, "load_model", counting)
+    sizes = Sizes(train=4, translate=2, loglik=2, answer=2, align=2)
+    folders = measure.write_starter_layouts(tmp_path / "layout", ["de"], sizes)
+    metrics = measure.measure_model(tiny_model, tmp_path / "m", ["de"], sizes, folders["eval_data"], batch_size=2)
+    assert loads == [tiny_model]  # one backend serves both evaluations and the reference log-likelihoods
+    assert set(metrics) == {"en", "de"} and metrics["de"]["ref_logprob"] < 0

@@ -86,6 +86,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--lang-names", choices=["english", "paper"], default="english",
                         help="language names in translation prompts (paper = the iso639 names x-LLaMA used)")
+    parser.add_argument("--protocol", choices=["polyalign", "paper"], default="polyalign",
+                        help="polyalign (default): corrected scoring; paper: each benchmark as the released code "
+                             "of its paper evaluates it (docs/methods.md, protocol table)")
     parser.add_argument("--overwrite", action="store_true", help="discard samples of an earlier run in OUT")
     add_proxy_arguments(parser)
     parser.set_defaults(func=_eval)
@@ -145,7 +148,7 @@ def _eval(args: argparse.Namespace) -> int:
                      backend=args.backend, predictions=args.predictions, limit=args.limit, data_dir=args.data_dir,
                      batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, prompt=args.prompt,
                      num_fewshot=args.num_fewshot, mc_mode=args.mc_mode, seed=args.seed, dtype=args.dtype,
-                     device=args.device, name_mode=args.lang_names, **proxy)
+                     device=args.device, name_mode=args.lang_names, protocol=args.protocol, **proxy)
     run_eval(cfg, overwrite=args.overwrite)
     print(f"results: {Path(out) / 'results.json'}")
     return 0

@@ -1,17 +1,16 @@
-"""`EvalConfig`: the typed settings of one ``polyalign eval`` run, and the (task, language) plan."""
+"""`EvalConfig`: the typed settings of one ``polyalign eval`` run (the plan it expands to: `polyalign.eval.plan`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from polyalign import langs
 from polyalign.errors import InputError
-from polyalign.eval.benchmarks import Benchmark, get_benchmark, split_direction
-from polyalign.eval.prompts import PROMPT_MODES, check_mode
+from polyalign.eval.prompts import PROMPT_MODES
+from polyalign.eval.protocols import check_protocol
 from polyalign.infer.members import check_prompt_format
 from polyalign.infer.proxy import check_alpha
 
-__all__ = ["EvalConfig", "PlanItem", "plan", "check_proxy_fields", "MC_MODES"]
+__all__ = ["EvalConfig", "check_proxy_fields", "MC_MODES"]
 
 MC_MODES = ("loglik", "generate")
 
@@ -54,6 +53,8 @@ class EvalConfig:
     """``cpu``, ``cuda``, ``auto`` (device_map) ..."""
     name_mode: str = "english"
     """Language names in translation prompts: ``english`` or ``paper`` (the iso639 names)."""
+    protocol: str = "polyalign"
+    """``polyalign`` (corrected scoring) or ``paper`` (each benchmark as its paper's released code scores it)."""
     expert: str | None = None
     """Proxy backend: the small aligned expert (``model`` is the large base)."""
     anti_expert: str | None = None
@@ -88,6 +89,7 @@ class EvalConfig:
             raise InputError(f"unknown --mc-mode {self.mc_mode!r}; expected one of {', '.join(MC_MODES)}")
         if self.name_mode not in ("english", "paper"):
             raise InputError(f"unknown --lang-names {self.name_mode!r}; expected english or paper")
+        check_protocol(self.protocol)
         self._validate_proxy()
         if self.backend != "replay" and not self.model:
             raise InputError(f"backend {self.backend} needs --model")
@@ -127,73 +129,3 @@ def check_proxy_fields(backend: str, *, model: str | None, expert: str | None, a
                       ("--anti-expert-format", anti_expert_format)):
         check_prompt_format(fmt, what=flag)
     return check_alpha(alpha)
-
-
-@dataclass(frozen=True)
-class PlanItem:
-    """One (task, language) to evaluate and how."""
-
-    task: str
-    lang: str
-    prompt: str
-    mc_mode: str | None
-
-
-def _keys_for(bench: Benchmark, spec: str) -> list[str]:
-    """The language keys of ``bench`` a ``--langs`` item selects (plain codes expand to both directions)."""
-    if bench.kind == "translation":
-        if "-" in spec:
-            key = "-".join(split_direction(spec))
-            return [key] if key in bench.langs else []
-        code = langs.get(spec).code
-        return [k for k in (f"en-{code}", f"{code}-en") if k in bench.langs]
-    try:
-        code = langs.get(spec).code
-    except InputError:
-        if "-" in spec:
-            return []  # a direction (en-zh): only translation tasks have it
-        raise
-    return [code] if code in bench.langs else []
-
-
-def plan(cfg: EvalConfig) -> list[PlanItem]:
-    """Expand tasks x languages; every ``--langs`` item must belong to at least one task.
-
-    Raises:
-        InputError: unknown task or language, a language no selected task has, a prompt variant or
-            multiple-choice mode a task does not support.
-    """
-    benches = [get_benchmark(name.strip()) for name in dict.fromkeys(cfg.tasks) if name.strip()]
-    items: list[PlanItem] = []
-    used: set[str] = set()
-    for bench in benches:
-        prompt = cfg.prompt or bench.default_prompt
-        check_mode(bench.name, prompt)  # before any model loads: e.g. --prompt pot on a task without it
-        if prompt == "fewshot" and bench.fewshot_files is None:
-            raise InputError(f"task {bench.name} defines no few-shot exemplars; use --prompt paper or chat")
-        mc_mode = None
-        if bench.kind == "choice":
-            mc_mode = cfg.mc_mode or bench.mc_modes[0]
-            if mc_mode not in bench.mc_modes:
-                raise InputError(f"task {bench.name} supports --mc-mode {', '.join(bench.mc_modes)}, not {mc_mode}")
-            if cfg.backend == "replay" and mc_mode != "generate":
-                if cfg.mc_mode:
-                    raise InputError("the replay backend scores generated text; use --mc-mode generate")
-                mc_mode = "generate"
-        if cfg.langs is None:
-            keys = list(bench.langs)
-        else:
-            keys = []
-            for spec in cfg.langs:
-                found = _keys_for(bench, spec.strip())
-                if found:
-                    used.add(spec)
-                keys.extend(k for k in found if k not in keys)
-        items.extend(PlanItem(bench.name, key, prompt, mc_mode) for key in keys)
-    for spec in cfg.langs or []:
-        if spec not in used:
-            langs.get(spec.split("-")[0])  # unknown codes get the language table's message
-            have = "; ".join(f"{b.name}: {', '.join(b.langs[:12])}{' ...' if len(b.langs) > 12 else ''}"
-                             for b in benches)
-            raise InputError(f"language {spec!r} is in none of the selected tasks ({have})")
-    return items

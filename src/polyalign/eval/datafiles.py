@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from polyalign.errors import InputError
-from polyalign.eval.benchmarks import Benchmark
+from polyalign.eval.taskspec import Benchmark
 
 __all__ = ["data_roots", "cache_dir", "resolve_files", "is_offline", "DATA_DIR_ENV", "DATA_CACHE_ENV"]
 

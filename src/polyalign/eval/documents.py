@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from polyalign.errors import InputError
@@ -35,7 +37,8 @@ DEFAULT_SHOTS = {"choice": 5, "numeric": 8}
 
 
 def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None = None, prompt: str | None = None,
-               num_fewshot: int | None = None, name_mode: str = "english") -> list[dict[str, Any]]:
+               num_fewshot: int | None = None, name_mode: str = "english", protocol: str = "polyalign",
+               files: Sequence[str] | None = None, fewshot_files: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """All documents of one task language, in source order.
 
     Args:
@@ -45,22 +48,30 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
         prompt: a `polyalign.eval.prompts.PROMPT_MODES` variant the task has; None = the benchmark's default.
         num_fewshot: exemplars per question in ``fewshot`` mode; None = `DEFAULT_SHOTS`.
         name_mode: language names in translation prompts, ``english`` or ``paper`` (iso639 names).
+        protocol: ``polyalign`` or ``paper`` (`polyalign.eval.protocols`); carried by every document.
+        files: the data files already resolved by the plan (`polyalign.eval.plan`): the task, language
+            and prompt were checked there, so neither they nor the files are looked up again.
+        fewshot_files: the plan's few-shot exemplar files (``fewshot`` prompts).
 
     Raises:
         InputError: unknown task/language/prompt, missing or malformed data files.
     """
     bench = get_benchmark(task)
-    if key not in bench.langs:
-        raise InputError(f"task {task} has no language {key!r}; languages: {', '.join(bench.langs)}")
     mode = prompt or bench.default_prompt
-    prompts.check_mode(task, mode)
-    if mode == "fewshot" and bench.fewshot_files is None:
-        raise InputError(f"task {task} defines no few-shot exemplars; use --prompt paper or chat")
-    records = loaders.read_records(bench.reader, resolve_files(bench, key, data_dir), key)
+    if files is None:  # called by lm-eval directly: check what the plan would have checked
+        if key not in bench.langs:
+            raise InputError(f"task {task} has no language {key!r}; languages: {', '.join(bench.langs)}")
+        prompts.check_mode(task, mode)
+        if mode == "fewshot" and bench.fewshot_files is None:
+            raise InputError(f"task {task} defines no few-shot exemplars; use --prompt paper or chat")
+        files = resolve_files(bench, key, data_dir)
+        if mode == "fewshot":
+            fewshot_files = resolve_files(bench, key, data_dir, fewshot=True)
+    records = loaders.read_records(bench.reader, [Path(f) for f in files], key)
     shots_by_subject: dict[str, list[dict[str, Any]]] = {}
     if mode == "fewshot":
         k = DEFAULT_SHOTS.get(bench.kind, 0) if num_fewshot is None else int(num_fewshot)
-        exemplars = loaders.read_records(bench.reader, resolve_files(bench, key, data_dir, fewshot=True), key)
+        exemplars = loaders.read_records(bench.reader, [Path(f) for f in fewshot_files or ()], key)
         for shot in exemplars:
             group = shots_by_subject.setdefault(shot.get("subject", ""), [])
             if len(group) < k:
@@ -69,14 +80,14 @@ def build_docs(task: str, key: str, *, data_dir: str | os.PathLike[str] | None =
     docs = []
     for index, record in enumerate(records):
         if mode == "fewshot":
-            text = prompts.fewshot_prompt(bench.kind, key, record, shots_by_subject.get(record.get("subject", ""), []))
-        elif mode in prompts.MODE_TASKS:
+            text = prompts.fewshot_prompt(bench, record, shots_by_subject.get(record.get("subject", ""), []))
+        elif mode in prompts.VARIANTS:
             text = prompts.render(mode, prompts.variant_instruction(mode, bench.kind, record))
         else:
-            text = prompts.render(mode, *prompts.instruction_input(task, bench.kind, key, record, name_mode=name_mode))
+            text = prompts.render(mode, *prompts.instruction_input(bench, key, record, name_mode=name_mode))
         doc = {"id": f"{task}/{key}/{index}", "index": index, "task": task, "lang": key, "kind": bench.kind,
-               "text_lang": text_lang, "prompt_mode": mode, "prompt": text, "target": _target(bench.kind, record),
-               **record}
+               "text_lang": text_lang, "prompt_mode": mode, "protocol": protocol, "prompt": text,
+               "target": _target(bench.kind, record), **record}
         if bench.kind == "choice":
             doc["gold_index"] = record["labels"].index(record["gold"])
         docs.append(doc)
@@ -97,12 +108,17 @@ def _target(kind: str, record: dict[str, Any]) -> str:
 def load_dataset(task: str, lang: str, **metadata: Any) -> Any:
     """lm-eval ``custom_dataset`` hook: the documents as a ``datasets.DatasetDict`` with a ``test`` split.
 
-    Unknown metadata keys (lm-eval adds ``version``, ``config_source``, ...) are ignored.
+    ``polyalign eval`` passes its plan in ``metadata["resolved"]`` (``"task/lang"`` -> files, few-shot
+    files and name mode), so the files are not looked up again. Unknown metadata keys (lm-eval adds ``version``, ``config_source``, ...) are ignored.
     """
     import datasets
 
+    resolved = (metadata.get("resolved") or {}).get(f"{task}/{lang}") or {}
     docs = build_docs(task, lang, data_dir=metadata.get("data_dir"), prompt=metadata.get("prompt"),
-                      num_fewshot=metadata.get("num_fewshot"), name_mode=metadata.get("name_mode") or "english")
+                      num_fewshot=metadata.get("num_fewshot"),
+                      name_mode=resolved.get("name_mode") or metadata.get("name_mode") or "english",
+                      protocol=metadata.get("protocol") or "polyalign",
+                      files=resolved.get("files"), fewshot_files=resolved.get("fewshot_files"))
     if not docs:
         raise InputError(f"{task} {lang}: the data file holds no examples")
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from polyalign.errors import InputError
-from polyalign.eval.prompts import TASKS_DIR
+from polyalign.eval.benchmarks import tasks_dirs
 
 if TYPE_CHECKING:
     from lm_eval.api.task import ConfigurableTask
@@ -36,7 +36,7 @@ def load_tasks(names: Sequence[str], metadata: dict[str, Any]) -> dict[str, Conf
         logging.getLogger(name).setLevel(logging.ERROR)
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+    manager = TaskManager(include_path=[str(d) for d in tasks_dirs()], include_defaults=False, metadata=metadata)
     unknown = [n for n in names if n not in manager.all_subtasks]
     if unknown:
         raise InputError(f"the task pack has no lm-eval task {', '.join(unknown)} "

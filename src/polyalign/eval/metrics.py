@@ -45,30 +45,48 @@ def _lang_metrics(output: str, lang: str) -> dict[str, float]:
     return {"lang_match": float(match or 0.0), "lang_none": float(match is None)}
 
 
-def hypothesis(output: str) -> str:
-    """A translation output as scored: its first non-empty line (task version 1 rule).
+def hypothesis(output: str, protocol: str = "polyalign") -> str:
+    """A translation output as scored.
 
-    Flores segments are single sentences; a model that adds a note or a second attempt after a
-    line break would otherwise be scored on both.
+    ``polyalign``: its first non-empty line (task version 1 rule): Flores segments are single
+    sentences; a model that adds a note or a second attempt after a line break would otherwise be
+    scored on both. ``paper``: the whole output stripped, every line kept, as x-LLaMA scores it
+    (``inference.py`` strips the prediction; ``eval/translation.bleu.py`` scores it unchanged).
     """
+    if protocol == "paper":
+        return output.strip()
     return next((line.strip() for line in output.splitlines() if line.strip()), "")
+
+
+def _gold_text(doc: dict[str, Any]) -> str:
+    """A numeric gold as text (the document's ``target``, else its number written plainly)."""
+    if doc.get("target") is not None:
+        return str(doc["target"])
+    value = float(doc["answer"])
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]:
     """(extracted answer, metrics) of one generated output."""
     kind, lang = doc["kind"], doc["text_lang"]
     mode = doc.get("prompt_mode")
+    paper = doc.get("protocol") == "paper"
     if kind == "numeric" and mode == "pot":
         run, metrics = programs.score_program(output, doc["answer"])
         return run.to_json(), {**metrics, **_lang_metrics(output, lang)}
     if kind == "numeric":
+        # acc_paper runs the gold through the same last-number reader, as QAlign does
+        # (extract_last_num on gsm8k_data["response"]): a gold of -5 is read as 5.
         metrics = {"acc": float(scorers.is_correct(output, doc["answer"], lang)),
-                   "acc_paper": float(scorers.correct_paper(output, doc["answer"]))}
+                   "acc_paper": float(scorers.correct_paper(output, scorers.extract_number_paper(_gold_text(doc))))}
         return scorers.extract_number(output, lang), {**metrics, **_lang_metrics(output, lang)}
     if kind == "qa":
         answers = list(doc["answers"])
+        # paper: x-LLaMA keeps only the first gold (data/xquad/xquad.py "output": answers[0]) and
+        # matches it in the stripped prediction (eval/xquad.match.py)
+        contains = scorers.contains(output.strip(), answers[:1]) if paper else scorers.contains(output, answers)
         metrics = {"em": scorers.exact_match(output, answers, lang), "f1": scorers.f1(output, answers, lang),
-                   "contains": scorers.contains(output, answers)}
+                   "contains": contains}
         return output.strip(), {**metrics, **_lang_metrics(output, lang)}
     if kind == "choice":
         labels = list(doc["labels"])
@@ -76,9 +94,10 @@ def score_output(doc: dict[str, Any], output: str) -> tuple[Any, dict[str, Any]]
         letter = extract(output, n_options=len(labels), letters="".join(labels))
         return letter, {"acc": scorers.choice_accuracy(letter, doc["gold"]), **_lang_metrics(output, lang)}
     if kind == "translation":
-        hyp = hypothesis(output)
+        hyp = hypothesis(output, doc.get("protocol", "polyalign"))
         ref = doc["reference"]
-        metrics = {"bleu": [ref, hyp, lang], "chrf++": [ref, hyp], "spbleu": [ref, hyp],
+        # x-LLaMA's spBLEU uses effective_order=True (eval/translation.bleu.py): flagged per item
+        metrics = {"bleu": [ref, hyp, lang], "chrf++": [ref, hyp], "spbleu": [ref, hyp, True] if paper else [ref, hyp],
                    "comet": [doc["source"], hyp, ref]}
         return hyp, {**metrics, **_lang_metrics(output, lang)}
     raise ValueError(f"unknown kind {kind!r}")
@@ -136,8 +155,9 @@ def agg_spbleu(items: Sequence[Sequence[Any]]) -> float:
     (The polyalign runner checks `unavailable_reason` first and leaves the metric out with a note.)
     """
     refs, hyps = _columns(items, 2)
+    effective = any(len(item) > 2 and item[2] for item in items)
     try:
-        return scorers.spbleu(hyps, refs)[0]
+        return scorers.spbleu(hyps, refs, effective_order=effective)[0]
     except InputError as err:
         log.warning("spbleu not computed: %s", err)
         return math.nan
@@ -178,7 +198,7 @@ def unavailable_reason(metric: str) -> str | None:
     return None
 
 
-def signatures(target_lang: str) -> dict[str, str]:
+def signatures(target_lang: str, protocol: str = "polyalign") -> dict[str, str]:
     """sacrebleu signatures of the BLEU/chrF++/spBLEU settings used for a target language."""
     from sacrebleu.metrics import BLEU, CHRF
 
@@ -186,7 +206,7 @@ def signatures(target_lang: str) -> dict[str, str]:
 
     # sacrebleu only states "nrefs" after a score: a one-segment score gives the same signature
     metrics = {"bleu": BLEU(tokenize=tokenizer_for(target_lang)), "chrf++": CHRF(word_order=2),
-               "spbleu": BLEU(tokenize="none")}
+               "spbleu": BLEU(tokenize="none", effective_order=protocol == "paper")}
     metrics["spbleu"].tokenizer_signature = "flores101"  # as scorers.translation.spbleu reports it
     sig = {}
     for name, metric in metrics.items():

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from polyalign.eval.scorers.numeric import correct_paper, extract_number
+from polyalign.eval.scorers.numeric import correct_paper, extract_number, extract_number_paper
 from polyalign.exec import extract_program, last_line, run_programs
 
 __all__ = ["STATUSES", "STATUS_METRICS", "ExecSettings", "SETTINGS", "ProgramRun", "run_outputs", "prefetch",
@@ -137,6 +137,9 @@ def score_program(output: str, gold: float, settings: ExecSettings = SETTINGS) -
     """
     run = run_outputs([output], settings)[0]
     acc = run.number is not None and abs(run.number - float(gold)) < 1e-3
-    metrics = {"acc": float(acc), "acc_paper": float(correct_paper(run.printed or "", float(gold)))}
+    # the gold goes through the papers' reader too, as QAlign's extract_last_num(gold) does
+    gold_text = str(int(gold)) if float(gold).is_integer() else str(gold)
+    metrics = {"acc": float(acc),
+               "acc_paper": float(correct_paper(run.printed or "", extract_number_paper(gold_text)))}
     metrics.update({f"pot_{status}": float(run.status == status) for status in STATUSES})
     return run, metrics

@@ -34,24 +34,20 @@ from typing import Any, Literal
 from polyalign import langs
 from polyalign.data.builders.response_alignment import ResponseAlignmentOptions, format_choices
 from polyalign.data.templates import render_alpaca
+from polyalign.eval.benchmarks import BENCHMARKS, TASKS_DIR, get_benchmark
+from polyalign.eval.taskspec import Benchmark, split_direction
 from polyalign.errors import InputError
 
-__all__ = ["PromptMode", "PROMPT_MODES", "MODE_TASKS", "MODE_GENERATION", "POT_INSTRUCTION", "TASKS_DIR",
+__all__ = ["PromptMode", "PROMPT_MODES", "MODE_GENERATION", "POT_INSTRUCTION", "TASKS_DIR",
            "instruction_input", "variant_instruction", "render", "fewshot_prompt", "qa_labels", "check_mode",
-           "generation_kwargs"]
+           "generation_kwargs", "VARIANTS"]
 
 PromptMode = Literal["paper", "chat", "fewshot", "pot", "direct", "rationale"]
 PROMPT_MODES: tuple[str, ...] = ("paper", "chat", "fewshot", "pot", "direct", "rationale")
-TASKS_DIR = Path(__file__).resolve().parent / "tasks"
-"""The lm-eval task pack shipped in the package (``lm_eval --include_path`` this folder)."""
-
-MODE_TASKS: dict[str, frozenset[str]] = {
-    "pot": frozenset({"mgsm", "msvamp", "gsm8k", "svamp"}),
-    "direct": frozenset({"xcsqa"}),
-    "rationale": frozenset({"xcsqa"}),
-}
+VARIANTS = ("pot", "direct", "rationale")
 """Variants that only some benchmarks have; a benchmark opts in with ``class: !function utils.Task``
-in its template (so the variant's generation settings apply) and a name here."""
+in its template (so the variant's generation settings apply) and ``variants=`` in its folder's
+``benchmark.py``."""
 
 POT_INSTRUCTION = ResponseAlignmentOptions().code_instruction
 """Appended to the question after a blank line: the builder's default, so evaluation asks for
@@ -73,18 +69,14 @@ MODE_GENERATION: dict[str, dict[str, Any]] = {
 }
 """Generation settings a variant puts over its template's ``generation_kwargs`` (`generation_kwargs`)."""
 
-# Few-shot multiple-choice framing by language: (header with {subject}, answer label). English is
-# Hendrycks' MMLU wording; Chinese is the C-Eval reference prompt.
-_MC_FEWSHOT = {
-    "en": ("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer:"),
-    "zh": ("以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。\n\n", "答案："),
-}
+# Few-shot multiple-choice framing of a benchmark that names none: Hendrycks' MMLU wording.
+_MC_FEWSHOT = ("The following are multiple choice questions (with answers) about {subject}.\n\n", "Answer: ")
 
 
 @functools.lru_cache(maxsize=None)
-def qa_labels(task: str, lang: str) -> dict[str, str]:
-    """The row of ``tasks/<task>/instructions.tsv`` for ``lang`` (instruction and field labels)."""
-    path = TASKS_DIR / task / "instructions.tsv"
+def qa_labels(folder: Path, lang: str) -> dict[str, str]:
+    """The row of ``<benchmark folder>/instructions.tsv`` for ``lang`` (instruction and field labels)."""
+    path = folder / "instructions.tsv"
     with path.open(encoding="utf-8", newline="") as handle:
         rows = {row["lang"]: row for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)}
     if lang not in rows:
@@ -108,8 +100,9 @@ def check_mode(task: str, mode: str) -> None:
     """Raise `InputError` unless ``task`` has the prompt variant ``mode``."""
     if mode not in PROMPT_MODES:
         raise InputError(f"unknown prompt variant {mode!r}; expected one of {', '.join(PROMPT_MODES)}")
-    if mode in MODE_TASKS and task not in MODE_TASKS[mode]:
-        raise InputError(f"task {task} has no --prompt {mode} (it is for {', '.join(sorted(MODE_TASKS[mode]))})")
+    if mode in VARIANTS and mode not in get_benchmark(task).variants:
+        have = sorted(name for name, bench in BENCHMARKS.items() if mode in bench.variants)
+        raise InputError(f"task {task} has no --prompt {mode} (it is for {', '.join(have)})")
 
 
 def generation_kwargs(mode: str | None, base: dict[str, Any] | None) -> dict[str, Any]:
@@ -117,22 +110,22 @@ def generation_kwargs(mode: str | None, base: dict[str, Any] | None) -> dict[str
     return {**(base or {}), **MODE_GENERATION.get(mode or "", {})}
 
 
-def instruction_input(task: str, kind: str, key: str, record: dict[str, Any], *,
+def instruction_input(bench: Benchmark, key: str, record: dict[str, Any], *,
                       name_mode: str = "english") -> tuple[str, str]:
-    """The (instruction, input) pair of the zero-shot prompt of one record."""
+    """The (instruction, input) pair of the zero-shot prompt of one record: the benchmark's quirk, or its kind's."""
+    if bench.instruction_input is not None:
+        return bench.instruction_input(key, record, name_mode)
+    kind = bench.kind
     if kind == "numeric":
         return record["question"], ""
     if kind == "qa":
-        row = qa_labels(task, key)
+        row = qa_labels(bench.folder or TASKS_DIR / bench.name, key)
         body = f"{row['context']}: {record['context']}\n{row['question']}: {record['question']}\n{row['answer']}: "
         return row["instruction"], body
     if kind == "translation":
-        src, tgt = key.split("-")
+        src, tgt = split_direction(key)
         names = (langs.language_name(src, name_mode), langs.language_name(tgt, name_mode))  # type: ignore[arg-type]
-        request = f"Translate the following sentences from {names[0]} to {names[1]}."
-        if task == "qtrans":  # QAlign stage I's training format: request + question, no input
-            return f"{request} {record['source']}", ""
-        return request, record["source"]
+        return f"Translate the following sentences from {names[0]} to {names[1]}.", record["source"]
     if kind == "choice":
         # GAOKAO-Bench questions carry their options in the text (no separate choices)
         return (f"{record['question']}\n{_options(record)}" if record["choices"] else record["question"]), ""
@@ -158,15 +151,18 @@ def render(mode: str, instruction: str, input: str = "") -> str:  # noqa: A002 -
     raise ValueError(f"render() handles paper, chat, pot, direct and rationale prompts, not {mode!r}")
 
 
-def fewshot_prompt(kind: str, key: str, record: dict[str, Any], shots: list[dict[str, Any]]) -> str:
+def fewshot_prompt(bench: Benchmark, record: dict[str, Any], shots: list[dict[str, Any]]) -> str:
     """Exemplars followed by the question, in the benchmark's plain-text few-shot format."""
+    kind = bench.kind
     if kind == "choice":
-        header, label = _MC_FEWSHOT.get(key, _MC_FEWSHOT["en"])
-        subject = record.get("subject", "").replace("_", " ")
+        header, label = bench.fewshot_header or _MC_FEWSHOT
+        slug = record.get("subject", "")
+        subject = bench.subject_names(slug) if bench.subject_names else slug.replace("_", " ")
         parts = [header.format(subject=subject).replace(" about .", ".")]
         for shot in shots:
-            parts.append(f"{shot['question']}\n{_options(shot)}\n{label} {shot['gold']}\n\n")
-        parts.append(f"{record['question']}\n{_options(record)}\n{label}")
+            # the label carries its own separator: "Answer: A" (Hendrycks), "答案：A" (C-Eval)
+            parts.append(f"{shot['question']}\n{_options(shot)}\n{label}{shot['gold']}\n\n")
+        parts.append(f"{record['question']}\n{_options(record)}\n{label.rstrip()}")
         return "".join(parts)
     if kind == "numeric":
         parts = [f"Question: {shot['question']}\nAnswer: {shot.get('solution', shot['answer'])}\n\n" for shot in shots]

@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
 from polyalign.config import save_config
-from polyalign.io import file_sha256
 from polyalign.errors import InputError
-from polyalign.eval import metrics
+from polyalign.eval import metrics, protocols
 from polyalign.eval.aggregate import aggregate
-from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
-from polyalign.eval.benchmarks import BENCHMARKS, get_benchmark
-from polyalign.eval.config import EvalConfig, PlanItem, plan
-from polyalign.eval.datafiles import resolve_files
+from polyalign.eval.averages import averages
+from polyalign.eval.backends import BACKENDS, Backend, BackendOptions, GenRequest
+from polyalign.eval.benchmarks import BENCHMARKS
+from polyalign.eval.config import EvalConfig
 from polyalign.eval.lmeval import build_context, build_requests, load_tasks, task_version
+from polyalign.eval.plan import PlanItem, plan
 from polyalign.provenance import now, package_versions
 from polyalign.runfiles import append_samples, read_samples, samples_path, write_tables
 from polyalign.eval.taskgen import task_name
@@ -38,17 +38,25 @@ CHUNK = 64
 """Examples per checkpoint (rounded up to whole batches)."""
 
 
-def run_eval(cfg: EvalConfig, *, overwrite: bool = False) -> dict[str, Any]:
-    """Run (or resume) an evaluation; writes OUT/results.json, samples/, tables/ and returns results.json."""
+def run_eval(cfg: EvalConfig, *, overwrite: bool = False, backend: Backend | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation; writes OUT/results.json, samples/, tables/ and returns results.json.
+
+    Args:
+        cfg: the run's settings.
+        overwrite: discard samples of an earlier run in ``cfg.out``.
+        backend: an already-built backend (e.g. one model loaded once for several runs); None builds
+            ``cfg.backend`` from ``cfg``. A given backend's own provenance is what results.json records.
+    """
     cfg.validate()
     started = now()
-    items = plan(cfg)
+    items = plan(cfg)  # resolves and hashes every data file: fails before a model loads
     out = Path(cfg.out)
-    metadata = {"data_dir": cfg.data_dir, "name_mode": cfg.name_mode,
+    resolved = {f"{item.task}/{item.lang}": {"files": list(item.files), "fewshot_files": list(item.fewshot_files),
+                                             "name_mode": item.name_mode} for item in items}
+    metadata = {"data_dir": cfg.data_dir, "name_mode": cfg.name_mode, "protocol": cfg.protocol, "resolved": resolved,
                 **({"prompt": cfg.prompt} if cfg.prompt else {}),
                 **({"num_fewshot": cfg.num_fewshot} if cfg.num_fewshot is not None else {})}
     names = {item: task_name(item.task, item.lang, item.mc_mode) for item in items}
-    _check_data(items, cfg.data_dir)
     tasks = load_tasks(list(names.values()), metadata)  # reads the data: fails before a model loads
     docs = {item: list(tasks[names[item]].eval_docs)[:cfg.limit] for item in items}
     chat = any(item.prompt == "chat" for item in items)
@@ -57,7 +65,11 @@ def run_eval(cfg: EvalConfig, *, overwrite: bool = False) -> dict[str, Any]:
                              anti_expert=cfg.anti_expert, alpha=cfg.alpha,
                              prompt_formats=(cfg.base_format, cfg.expert_format, cfg.anti_expert_format),
                              small_dtype=cfg.small_dtype, small_device=cfg.small_device)
-    backend = BACKENDS.get(cfg.backend)(options)
+    if backend is None:
+        backend = BACKENDS.get(cfg.backend)(options)
+    elif isinstance(getattr(backend, "options", None), BackendOptions):
+        # a shared backend serves this run's prompt style and batch size (both read at call time)
+        backend.options = replace(backend.options, chat=chat, batch_size=cfg.batch_size)
     if hasattr(backend, "check_ids"):
         sizes = {(item.task, item.lang): len(tasks[names[item]].eval_docs) for item in items}
         ignored = backend.check_ids(sizes, {name: bench.langs for name, bench in BENCHMARKS.items()})
@@ -86,29 +98,13 @@ def run_eval(cfg: EvalConfig, *, overwrite: bool = False) -> dict[str, Any]:
     notes = [f"{task} {', '.join(keys)}: {note}" for (task, note), keys in grouped.items()]
     if chat and chat_template is None:
         notes.append("prompts in samples/ are the chat user turns without a template (the backend has none)")
-    document = {"results": results,
+    document = {"results": results, "averages": averages(results), "protocol": cfg.protocol,
                 "provenance": _provenance(cfg, items, tasks, names, backend_info, notes, started)}
     (out / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(write_tables(results, out))
     for note in notes:
         log.warning(note)
     return document
-
-
-def _check_data(items: list[PlanItem], data_dir: str | None) -> None:
-    """Name every missing data file at once (lm-eval would stop at the first)."""
-    problems = []
-    for item in items:
-        bench = get_benchmark(item.task)
-        for fewshot in (False, True) if item.prompt == "fewshot" else (False,):
-            try:
-                resolve_files(bench, item.lang, data_dir, fewshot=fewshot)
-            except InputError as err:
-                problems.append(str(err))
-    if len(problems) == 1:
-        raise InputError(problems[0])
-    if problems:
-        raise InputError(f"{len(problems)} data problems: " + " | ".join(problems))
 
 
 def _prepare_out(out: Path, cfg: EvalConfig, tasks: dict[str, Any], names: dict[PlanItem, str],
@@ -155,8 +151,7 @@ def _run_item(item: PlanItem, task: Any, docs: list[dict[str, Any]], backend: An
         contexts = [build_context(task, d, chat_template) for d in part]
         requests = [build_requests(task, d, c, chat_template is not None) for d, c in zip(part, contexts)]
         if task.OUTPUT_TYPE == "generate_until":
-            outputs = backend.generate([GenRequest(d["id"], r[0][0], tuple(r[0][1].get("until") or ()),
-                                                   cfg.max_new_tokens or int(r[0][1].get("max_gen_toks", 256)))
+            outputs = backend.generate([GenRequest(d["id"], r[0][0], *_limits(item, r[0][1], cfg.max_new_tokens))
                                         for d, r in zip(part, requests)])
             results = [None if o is None else [o] for o in outputs]
         else:  # multiple_choice: one log-likelihood request per option
@@ -173,6 +168,13 @@ def _run_item(item: PlanItem, task: Any, docs: list[dict[str, Any]], backend: An
         log.info("%s %s: %d/%d", item.task, item.lang, min(start + chunk, len(docs)), len(docs))
 
 
+def _limits(item: PlanItem, gen: dict[str, Any], max_new_tokens: int | None) -> tuple[tuple[str, ...], int]:
+    """(stop strings, token limit) of a request: the task's, the protocol's, then ``--max-new-tokens``."""
+    until, limit = protocols.generation(item.task, item.protocol, tuple(gen.get("until") or ()),
+                                        int(gen.get("max_gen_toks", 256)))
+    return until, max_new_tokens or limit
+
+
 def _sample(task: Any, doc: dict[str, Any], context: str, result: list[Any]) -> dict[str, Any]:
     scores = task.process_results(doc, result)
     generated = isinstance(result[0], str)
@@ -183,7 +185,8 @@ def _sample(task: Any, doc: dict[str, Any], context: str, result: list[Any]) -> 
     target = {"numeric": doc.get("answer"), "qa": doc.get("answers")}.get(doc["kind"], doc["target"])
     record = {"id": doc["id"], "task": doc["task"], "lang": doc["lang"], "index": doc["index"], "prompt": context,
               "output": result[0] if generated else None, "target": target, "extracted": extracted,
-              "metrics": {k: v for k, v in scores.items() if not isinstance(v, (list, tuple))}}
+              "metrics": {k: v for k, v in scores.items() if not isinstance(v, (list, tuple))},
+              "protocol": doc.get("protocol", protocols.DEFAULT_PROTOCOL)}
     corpus = {k: list(v) for k, v in scores.items() if isinstance(v, (list, tuple))}
     if corpus:
         record["corpus_items"] = corpus
@@ -199,19 +202,16 @@ def _provenance(cfg: EvalConfig, items: list[PlanItem], tasks: dict[str, Any], n
     decoding: dict[str, Any] = {"strategy": "greedy", "seed": cfg.seed, "tasks": {}}
     signatures: dict[str, dict[str, Any]] = {}
     for item in items:
-        bench, task = get_benchmark(item.task), tasks[names[item]]
-        paths = resolve_files(bench, item.lang, cfg.data_dir)
-        if item.prompt == "fewshot":
-            paths += resolve_files(bench, item.lang, cfg.data_dir, fewshot=True)
-        data_files.setdefault(item.task, {})[item.lang] = {str(p): file_sha256(p) for p in paths}
+        task = tasks[names[item]]
+        data_files.setdefault(item.task, {})[item.lang] = item.file_hashes()
         gen = task.config.generation_kwargs or {}
         if task.OUTPUT_TYPE == "generate_until":
-            decoding["tasks"][item.task] = {"max_new_tokens": cfg.max_new_tokens or gen.get("max_gen_toks"),
-                                            "until": list(gen.get("until") or [])}
-        if bench.kind == "translation":
-            signatures.setdefault(item.task, {})[item.lang] = metrics.signatures(item.lang.split("-")[1])
+            until, limit = _limits(item, gen, cfg.max_new_tokens)
+            decoding["tasks"][item.task] = {"max_new_tokens": limit, "until": list(until)}
+        if item.kind == "translation":
+            signatures.setdefault(item.task, {})[item.lang] = metrics.signatures(item.tgt, item.protocol)
     return {
-        "backend": cfg.backend, **backend_info, "batch_size": cfg.batch_size, "seed": cfg.seed,
+        "backend": cfg.backend, **backend_info, "protocol": cfg.protocol, "batch_size": cfg.batch_size, "seed": cfg.seed,
         "decoding": decoding,
         "prompt": {i.task: i.prompt for i in items},
         "mc_mode": {i.task: i.mc_mode for i in items if i.mc_mode},

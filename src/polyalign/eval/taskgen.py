@@ -16,8 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from polyalign.eval.benchmarks import BENCHMARKS, Benchmark
-from polyalign.eval.prompts import TASKS_DIR
+from polyalign.eval.benchmarks import BENCHMARKS, TASKS_DIR, Benchmark, tasks_dirs
 
 __all__ = ["HEADER", "task_name", "families", "render_files", "stale_files", "write_files", "main"]
 
@@ -53,7 +52,7 @@ def _version(folder: Path, template: str) -> float:
 
 def render_files(bench: Benchmark) -> dict[str, str]:
     """Relative path (``mgsm/pa_mgsm_de.yaml``) -> content of every generated file of a benchmark."""
-    folder = TASKS_DIR / bench.name
+    folder = bench.folder or TASKS_DIR / bench.name
     files: dict[str, str] = {}
     for infix, template in families(bench):
         names = []
@@ -71,16 +70,27 @@ def render_files(bench: Benchmark) -> dict[str, str]:
     return files
 
 
-def _expected() -> dict[str, str]:
+def _expected(benches: list[Benchmark]) -> dict[str, str]:
     files: dict[str, str] = {}
-    for bench in BENCHMARKS.values():
+    for bench in benches:
         files.update(render_files(bench))
     return files
 
 
-def stale_files(root: Path = TASKS_DIR) -> list[str]:
-    """Generated files that are missing, differ from what the table gives, or are left over."""
-    expected = _expected()
+def _in(folder: Path) -> list[Benchmark]:
+    """The benchmarks whose folders are in tasks dir ``folder`` (the package's for a copy of it)."""
+    here = [b for b in BENCHMARKS.values() if b.folder is not None and b.folder.parent == folder.resolve()]
+    return here or [b for b in BENCHMARKS.values() if b.folder is not None and b.folder.parent == TASKS_DIR]
+
+
+def stale_files(root: Path = TASKS_DIR, benches: list[Benchmark] | None = None) -> list[str]:
+    """Generated files that are missing, differ from what the table gives, or are left over.
+
+    Args:
+        root: a tasks dir (default: the package's; a copy of it checks the package's benchmarks).
+        benches: the benchmarks to check (default: those of ``root``).
+    """
+    expected = _expected(_in(root) if benches is None else benches)
     stale = [rel for rel, text in expected.items()
              if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]
     for path in root.glob("*/*.yaml"):
@@ -90,10 +100,11 @@ def stale_files(root: Path = TASKS_DIR) -> list[str]:
     return sorted(stale)
 
 
-def write_files(root: Path = TASKS_DIR) -> list[str]:
+def write_files(root: Path = TASKS_DIR, benches: list[Benchmark] | None = None) -> list[str]:
     """Rewrite every stale generated file (and delete left-over ones); returns what changed."""
-    expected = _expected()
-    changed = stale_files(root)
+    benches = _in(root) if benches is None else benches
+    expected = _expected(benches)
+    changed = stale_files(root, benches)
     for rel in changed:
         path = root / rel
         if rel in expected:
@@ -109,12 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     args = parser.parse_args(argv)
     if args.check:
-        stale = stale_files()
-        for rel in stale:
-            print(f"stale: {rel}")
+        stale = [str(root / rel) for root in tasks_dirs() for rel in stale_files(root)]
+        for path in stale:
+            print(f"stale: {path}")
         return 1 if stale else 0
-    for rel in write_files():
-        print(f"wrote {rel}")
+    for root in tasks_dirs():
+        for rel in write_files(root):
+            print(f"wrote {root / rel}")
     return 0
 
 

@@ -66,18 +66,27 @@ def write_starter_layouts(out: Path, langs: list[str], sizes: Sizes) -> dict[str
 
 def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_data: Path, *,
                   batch_size: int = 8) -> dict[str, dict[str, float | None]]:
-    """Every per-language measurement but retrieval; evaluation outputs go to ``out/<task>``."""
+    """Every per-language measurement but retrieval; evaluation outputs go to ``out/<task>``.
+
+    The model is loaded once (one ``hf`` backend) and serves both evaluations and the reference
+    log-likelihoods.
+    """
+    from polyalign.eval.backends import BackendOptions
+    from polyalign.eval.backends.hf import HFBackend
     from polyalign.eval.config import EvalConfig
     from polyalign.eval.runner import run_eval
 
+    backend = HFBackend(BackendOptions(model=model, batch_size=batch_size))
     directions = [f"{lang}-en" for lang in langs]
     translate = run_eval(EvalConfig(tasks=["qtrans"], out=str(out / "qtrans"), model=model, langs=directions,
                                     data_dir=str(eval_data), limit=sizes.translate, name_mode="paper",
-                                    batch_size=batch_size, max_new_tokens=64))["results"]["qtrans"]
+                                    batch_size=batch_size, max_new_tokens=64), backend=backend)["results"]["qtrans"]
     answer = run_eval(EvalConfig(tasks=["starter"], out=str(out / "starter"), model=model, langs=["en", *langs],
                                  data_dir=str(eval_data), limit=sizes.answer, prompt="chat", batch_size=batch_size,
-                                 max_new_tokens=128))["results"]["starter"]
-    logprob = reference_logprob(model, langs, sizes.loglik, eval_data, batch_size=batch_size)
+                                 max_new_tokens=128), backend=backend)["results"]["starter"]
+    logprob = reference_logprob(backend.model, backend.tokenizer, langs, sizes.loglik, eval_data,
+                                batch_size=batch_size)
+    del backend
     metrics: dict[str, dict[str, float | None]] = {}
     for lang in ["en", *langs]:
         row = translate.get(f"{lang}-en", {})
@@ -92,14 +101,18 @@ def _percent(value: Any) -> float | None:
     return None if value is None else 100.0 * float(value)
 
 
-def reference_logprob(model: str, langs: list[str], limit: int, eval_data: Path, *,
+def reference_logprob(net: Any, tokenizer: Any, langs: list[str], limit: int, eval_data: Path, *,
                       batch_size: int = 8) -> dict[str, float]:
-    """Mean per-token log-probability of the reference English question given the stage-I prompt."""
+    """Mean per-token log-probability of the reference English question given the stage-I prompt.
+
+    Args:
+        net: the loaded model (the measurement's backend model; `polyalign.infer.loglik` pads itself,
+            so the backend's left-padding tokenizer gives the same values).
+        tokenizer: its tokenizer.
+    """
     from polyalign.eval.documents import build_docs
     from polyalign.infer.loglik import encode_pair, loglikelihoods
-    from polyalign.models.loading import load_model, load_tokenizer
 
-    net, tokenizer = load_model(model), load_tokenizer(model)
     out = {}
     for lang in langs:
         docs = build_docs("qtrans", f"{lang}-en", data_dir=eval_data, name_mode="paper")[:limit]
@@ -107,7 +120,6 @@ def reference_logprob(model: str, langs: list[str], limit: int, eval_data: Path,
         scores = loglikelihoods(net, tokenizer, pairs, batch_size=batch_size)
         tokens = sum(len(encode_pair(tokenizer, ctx, cont)[1]) for ctx, cont in pairs)
         out[lang] = sum(score for score, _ in scores) / tokens
-    del net
     return out
 
 

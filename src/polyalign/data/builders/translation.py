@@ -5,16 +5,26 @@ sentence, ``output`` = its translation. The original draws the request from a po
 line index; our pool is written by us (the original's is not reproduced), chosen the same way,
 deterministically by ``index % len(pool)``. Its first entry is the papers' own wording, which their
 evaluation always uses: ``instructions: first`` gives only that one.
+
+``instructions_file: PATH`` replaces the pool with the user's own, one instruction per line (blank
+lines ignored), applied by line index exactly as x-LLaMA applies its 33 paraphrases
+(``data/translation/translation.py``: ``_INSTRUCTIONS[key % len(_INSTRUCTIONS)]``, where ``key`` counts
+every line of the parallel file). Placeholders: ``{src}``/``{tgt}``, or x-LLaMA's own
+``{source_lang}``/``{target_lang}``, so its list can be pasted unchanged.
 """
 
 from __future__ import annotations
 
+import functools
+import string
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from polyalign.data.builders.base import Builder, Instruction, Sample, clean
+from polyalign.errors import InputError
 
-__all__ = ["TranslationBuilder", "TranslationOptions", "TRANSLATION_INSTRUCTIONS"]
+__all__ = ["TranslationBuilder", "TranslationOptions", "TRANSLATION_INSTRUCTIONS", "load_instructions"]
 
 TRANSLATION_INSTRUCTIONS = (
     "Translate the following sentences from {src} to {tgt}.",  # the papers' template: keep first
@@ -52,6 +62,38 @@ class TranslationOptions:
     """pool: paraphrases chosen by line index; first: always the papers' template."""
     pivot: str = "en"
     """The other side of the pair (English in all three papers)."""
+    instructions_file: str | None = None
+    """A pool of your own (one instruction per line, ``{src}``/``{tgt}`` or ``{source_lang}``/
+    ``{target_lang}`` placeholders), chosen by line index as x-LLaMA does; replaces the built-in pool."""
+
+
+_PLACEHOLDERS = {"src": "{src}", "tgt": "{tgt}", "source_lang": "{src}", "target_lang": "{tgt}"}
+
+
+@functools.lru_cache(maxsize=8)
+def load_instructions(path: str) -> tuple[str, ...]:
+    """A user's instruction pool: non-blank lines, placeholders normalised to ``{src}``/``{tgt}``.
+
+    Raises:
+        InputError: the file is missing or empty, or a line has another placeholder.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise InputError("instructions_file not found (expected one translation instruction per line)", where=path)
+    pool = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        names = [name for _, name, _, _ in string.Formatter().parse(line) if name is not None]
+        unknown = [name for name in names if name not in _PLACEHOLDERS]
+        if unknown:
+            raise InputError(f"unknown placeholder {{{unknown[0]}}}; use {{src}}/{{tgt}} or "
+                             "{source_lang}/{target_lang}", where=f"{path}:{number}")
+        pool.append(line.format_map(_PLACEHOLDERS))
+    if not pool:
+        raise InputError("instructions_file holds no instruction", where=path)
+    return tuple(pool)
 
 
 class TranslationBuilder(Builder):
@@ -69,7 +111,10 @@ class TranslationBuilder(Builder):
         if not texts[pivot] or not texts[lang]:
             return
         directions = {"en-x": [(pivot, lang)], "x-en": [(lang, pivot)], "both": [(pivot, lang), (lang, pivot)]}
-        pool = TRANSLATION_INSTRUCTIONS if self.options.instructions == "pool" else TRANSLATION_INSTRUCTIONS[:1]
+        if self.options.instructions_file:
+            pool = load_instructions(self.options.instructions_file)
+        else:
+            pool = TRANSLATION_INSTRUCTIONS if self.options.instructions == "pool" else TRANSLATION_INSTRUCTIONS[:1]
         template = pool[index % len(pool)]
         for src, tgt in directions[self.options.direction]:
             instruction = template.format(src=self.lang_name(src), tgt=self.lang_name(tgt))

@@ -75,7 +75,8 @@ def chrf_pp(hyps: Sequence[str], refs: Sequence[str]) -> tuple[float, str]:
 
 
 def spbleu(
-    hyps: Sequence[str], refs: Sequence[str], spm_path: str | os.PathLike[str] | None = None
+    hyps: Sequence[str], refs: Sequence[str], spm_path: str | os.PathLike[str] | None = None, *,
+    effective_order: bool = False,
 ) -> tuple[float, str]:
     """spBLEU: BLEU over the Flores-101 SentencePiece pieces (signature ``tok:flores101``).
 
@@ -85,6 +86,8 @@ def spbleu(
         spm_path: The Flores-101 SentencePiece model file; default: ``$POLYALIGN_SPBLEU_MODEL``,
             then sacrebleu's cache path ``$SACREBLEU/models/sacrebleu_tokenizer_spm.model``
             (``$SACREBLEU`` defaults to ``~/.sacrebleu``).
+        effective_order: drop n-gram orders with no match from the geometric mean, as x-LLaMA's
+            ``BLEU(tokenize="flores101", effective_order=True)`` does (the ``paper`` protocol).
 
     Returns:
         (score on 0-100, sacrebleu signature).
@@ -96,7 +99,7 @@ def spbleu(
 
     _check(hyps, refs)
     model = _spm_model(spm_path)
-    metric = BLEU(tokenize="none")
+    metric = BLEU(tokenize="none", effective_order=effective_order)
     # Same pieces and signature as sacrebleu's Flores101Tokenizer, but loaded from our file: building
     # that tokenizer would download the model whenever its cache path is empty.
     metric.tokenizer = _LocalSpm(model)
