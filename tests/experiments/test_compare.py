@@ -14,6 +14,7 @@ from helpers import run_cli
 from scipy import stats as sps
 
 from polyalign.cli.main import main
+from polyalign.errors import InputError
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.runner import run_eval
 from polyalign.experiments import stats
@@ -226,3 +227,36 @@ def test_cli_end_to_end_and_report(runs, tmp_path):
     assert report.returncode == 0, report.stderr
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Comparison against base" in html and html.count("data:image/png;base64,") >= 4
+
+
+def _hand_run(folder: Path, f1: dict[str, list[float]], paper_langs: list[str]) -> Path:
+    """A run folder written by hand in the eval contract: results.json with averages, and samples/."""
+    results = {"xquad": {lang: {"f1": float(np.mean(v)), "n": len(v)} for lang, v in f1.items()}}
+    averages = {"xquad": {"avg_paper": {"f1": float(np.mean([results["xquad"][lang]["f1"] for lang in paper_langs])),
+                                        "langs": paper_langs}}}
+    (folder / "samples").mkdir(parents=True)
+    for lang, values in f1.items():
+        lines = [{"id": f"xquad/{lang}/{i}", "index": i, "prompt": f"Q{i}", "output": "x", "target": ["a"],
+                  "metrics": {"f1": v}} for i, v in enumerate(values)]
+        (folder / f"samples/xquad_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (folder / "results.json").write_text(json.dumps({"results": results, "averages": averages, "protocol": "paper",
+                                                     "provenance": {"task_versions": {"xquad": 1}}}))
+    return folder
+
+
+def test_continuous_metric_and_the_papers_average(tmp_path):
+    rng = np.random.default_rng(0)
+    base = {lang: list(rng.uniform(0, 1, 30)) for lang in ("en", "de", "zh")}
+    better = {lang: [min(1.0, v + 0.2) for v in values] for lang, values in base.items()}
+    runs = {"b": _hand_run(tmp_path / "b", base, ["de", "zh"]), "s": _hand_run(tmp_path / "s", better, ["de", "zh"])}
+    comparison = compare_runs(runs, "b", protocol="paper")
+    row = _row(comparison, "xquad", "de", "f1", "s")
+    assert row["test"] == "paired-bootstrap-two-sided" and row["p_value"] < 0.01 and row["ci_low"] > 0
+    paper = _row(comparison, "xquad", "avg_paper", "f1", "s")
+    assert paper["langs"] == ["de", "zh"] and paper["n"] == 60
+    expected = np.mean([np.mean(better[lang]) - np.mean(base[lang]) for lang in ("de", "zh")])
+    assert math.isclose(paper["delta"], expected)
+    assert math.isclose(paper["baseline_score"], json.loads((runs["b"] / "results.json").read_text())
+                        ["averages"]["xquad"]["avg_paper"]["f1"])
+    with pytest.raises(InputError, match="paper's averaging languages"):
+        compare_runs({**runs, "o": _hand_run(tmp_path / "o", better, ["zh"])}, "b")
