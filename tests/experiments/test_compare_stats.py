@@ -11,14 +11,16 @@ from scipy import stats as sps
 from polyalign.experiments import corpus, stats
 
 
-def test_bootstrap_draws_are_sacrebleus_and_counts_match_indices():
+def test_bootstrap_draws_are_sacrebleus_and_sums_are_blockwise_exact():
     idx = stats.bootstrap_indices(7, 50, seed=3)
     assert np.array_equal(idx, np.random.default_rng(3).choice(7, size=(50, 7), replace=True))
     counts = stats.index_counts(idx, 7)
     assert counts.shape == (50, 7) and np.all(counts.sum(1) == 7)
     assert all(counts[r, i] == np.sum(idx[r] == i) for r in range(50) for i in range(7))
-    x = np.arange(7.0)
-    assert np.allclose(stats.resampled_means(counts, x), x[idx].mean(1))
+    x = np.column_stack([np.arange(7.0), np.arange(7.0) ** 2])
+    # drawn 3 resamples per block (21 cells), the sums are those of the draws made all at once
+    assert np.allclose(stats.resampled_sums(x, 50, seed=3, block_cells=21), x[idx].sum(1))
+    assert np.allclose(stats.resampled_sums(x, 50, seed=3), x[idx].sum(1))
 
 
 def test_stream_seeds_are_stable_and_distinct():
@@ -38,8 +40,8 @@ def test_percentile_interval_of_a_mean_difference_matches_scipy_paired_bootstrap
     rng = np.random.default_rng(11)
     base = (rng.random(80) < 0.45).astype(float)
     system = np.where(rng.random(80) < 0.3, 1.0, base)
-    counts = stats.index_counts(stats.bootstrap_indices(80, 20000, seed=5), 80)
-    ours = stats.percentile_ci(stats.resampled_means(counts, system) - stats.resampled_means(counts, base))
+    sums = stats.resampled_sums(np.column_stack([system, base]), 20000, seed=5)
+    ours = stats.percentile_ci((sums[:, 0] - sums[:, 1]) / 80)
     ref = sps.bootstrap((system, base), lambda s, b, axis=-1: s.mean(axis) - b.mean(axis), paired=True,
                         vectorized=True, n_resamples=20000, method="percentile", confidence_level=0.95,
                         random_state=np.random.default_rng(99)).confidence_interval
@@ -88,8 +90,8 @@ def test_calibration_under_no_difference():
         difficulty = rng.uniform(0.05, 0.95, n)
         system = (rng.random(n) < difficulty).astype(float)
         base = (rng.random(n) < difficulty).astype(float)
-        counts = stats.index_counts(stats.bootstrap_indices(n, resamples, stats.stream_seed(k, "sim")), n)
-        deltas = stats.resampled_means(counts, system) - stats.resampled_means(counts, base)
+        sums = stats.resampled_sums(np.column_stack([system, base]), resamples, stats.stream_seed(k, "sim"))
+        deltas = (sums[:, 0] - sums[:, 1]) / n
         mcnemar += stats.mcnemar_exact(system, base) < 0.05
         bootstrap += stats.bootstrap_p_two_sided(system.mean() - base.mean(), deltas) < 0.05
         ci = stats.percentile_ci(deltas)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ TESTS = {
     "paired-bootstrap-two-sided": "two-sided bootstrap test on the paired difference, shift method "
                                   "(per-item metrics that are not 0/1; averages over languages)",
 }
+Outcome = tuple[dict[str, tuple[float, np.ndarray]], dict[str, tuple[str, float]]]
+"""Per system (score, resampled scores); per system but the baseline (test name, p-value)."""
 _NOT_METRICS = frozenset({"n", "skipped", "comet"})  # COMET: per-segment scores are not in samples/
 
 
@@ -70,21 +73,17 @@ def compare_runs(runs: dict[str, Path], baseline: str, metrics: list[str] | None
 
     rows: list[dict[str, Any]] = []
     for task, task_metrics in chosen.items():
-        draws = {lang: _draws(paired, task, lang, seed, resamples) for lang in paired.langs[task]}
-        for metric in task_metrics:
-            per_lang: dict[str, dict[str, tuple[float, np.ndarray]]] = {}
-            for lang in paired.langs[task]:
-                if not all(metric in run.results[task].get(lang, {}) for run in loaded.values()):
-                    continue
-                result = _language(paired, task, lang, metric, draws[lang], resamples, notes)
-                if result is None:
-                    continue
-                values, tests = result
-                per_lang[lang] = values
-                n = len(paired.ids[(task, lang)])
-                rows += _rows(task, lang, metric, baseline, values, tests, n)
-            for label, group in _average_groups(paired, task, list(per_lang), notes).items():
-                rows += _average_rows(task, label, metric, baseline, systems, per_lang, group, paired)
+        outcomes: dict[str, dict[str, Outcome]] = {metric: {} for metric in task_metrics}
+        for lang in paired.langs[task]:
+            present = [m for m in task_metrics if all(m in run.results[task].get(lang, {}) for run in loaded.values())]
+            for metric, outcome in _language(paired, task, lang, present, seed, resamples, notes).items():
+                outcomes[metric][lang] = outcome
+        for metric, per_lang in outcomes.items():
+            for lang, (values, tests) in per_lang.items():
+                rows += _rows(task, lang, metric, baseline, values, tests, len(paired.ids[(task, lang)]))
+            scores = {lang: values for lang, (values, _) in per_lang.items()}
+            for label, group in _average_groups(paired, task, list(scores), notes).items():
+                rows += _average_rows(task, label, metric, baseline, systems, scores, group, paired)
 
     comparison = {"kind": FORMAT, "baseline": baseline, "systems": systems, "rows": rows,
                   "provenance": _provenance(loaded, paired, seed, resamples, chosen, notes)}
@@ -116,22 +115,21 @@ def _select_metrics(paired: Paired, wanted: Sequence[str] | None) -> dict[str, l
     return {task: [m for m in wanted if m in ms] for task, ms in available.items() if set(wanted) & set(ms)}
 
 
-def _draws(paired: Paired, task: str, lang: str, seed: int, resamples: int) -> tuple[int, np.ndarray]:
-    """(stream seed, item counts per resample) of one task language, shared by its metrics and systems."""
-    n = len(paired.ids[(task, lang)])
-    stream = stats.stream_seed(seed, task, lang)
-    return stream, stats.index_counts(stats.bootstrap_indices(n, resamples, stream), n)
+@dataclass
+class _Columns:
+    """One metric of one task language, ready to resample: per system an ``(n, k)`` block of columns."""
+
+    blocks: dict[str, np.ndarray]
+    """Per-item values (k = 1), or a corpus metric's per-segment sufficient statistics."""
+    scorer: Any = None
+    """The sacrebleu metric of a corpus metric (None: the score is the mean of the values)."""
+    hyps: dict[str, list[str]] | None = None
+    refs: list[str] | None = None
 
 
-def _language(paired: Paired, task: str, lang: str, metric: str, draws: tuple[int, np.ndarray], resamples: int,
-              notes: list[str]) -> tuple[dict[str, tuple[float, np.ndarray]], dict[str, tuple[str, float]]] | None:
-    """Per system (score, resampled scores), and per system but the baseline (test, p)."""
-    stream, counts = draws
-    names = list(paired.runs)
-    base = names[0]
-    samples = {name: paired.samples[name][(task, lang)] for name in names}
-    values: dict[str, tuple[float, np.ndarray]] = {}
-    tests: dict[str, tuple[str, float]] = {}
+def _columns(paired: Paired, task: str, lang: str, metric: str, notes: list[str]) -> _Columns | None:
+    samples = {name: paired.samples[name][(task, lang)] for name in paired.runs}
+    base = next(iter(paired.runs))
     if metric in corpus.CORPUS:
         items = {name: [s.get("corpus_items", {}).get(metric) for s in recs] for name, recs in samples.items()}
         if any(item is None for recs in items.values() for item in recs):
@@ -139,39 +137,75 @@ def _language(paired: Paired, task: str, lang: str, metric: str, draws: tuple[in
             return None
         refs = [item[0] for item in items[base]]
         signature = ((paired.runs[base].provenance.get("metric_signatures") or {}).get(task) or {}).get(lang, {})
-        target = lang.split("-")[-1]
-        scorer = corpus.build_metric(metric, signature.get(metric), target)
+        scorer = corpus.build_metric(metric, signature.get(metric), lang.split("-")[-1])
+        hyps = {name: [item[1] for item in recs] for name, recs in items.items()}
+        return _Columns({name: corpus.corpus_stats(scorer, h, refs) for name, h in hyps.items()}, scorer, hyps, refs)
+    values = {name: [s.get("metrics", {}).get(metric) for s in recs] for name, recs in samples.items()}
+    if any(not isinstance(v, (int, float)) for vs in values.values() for v in vs):
+        notes.append(f"{task} {lang} {metric}: some samples have no per-item value; not compared")
+        return None
+    return _Columns({name: np.asarray(vs, dtype=np.float64)[:, None] for name, vs in values.items()})
+
+
+def _language(paired: Paired, task: str, lang: str, metrics: list[str], seed: int, resamples: int,
+              notes: list[str]) -> dict[str, Outcome]:
+    """Per metric: per system (score, resampled scores), and per system but the baseline (test, p).
+
+    One set of draws serves every metric and system of the language (a paired bootstrap).
+    """
+    names = list(paired.runs)
+    base = names[0]
+    stream = stats.stream_seed(seed, task, lang)
+    prepared = {m: c for m in metrics if (c := _columns(paired, task, lang, m, notes)) is not None}
+    if not prepared:
+        return {}
+    order = [(metric, name) for metric in prepared for name in names]
+    sums = stats.resampled_sums(np.hstack([prepared[m].blocks[name] for m, name in order]), resamples, stream)
+    outcomes: dict[str, Outcome] = {}
+    at = 0
+    for metric, cols in prepared.items():
+        values: dict[str, tuple[float, np.ndarray]] = {}
         for name in names:
-            seg = corpus.corpus_stats(scorer, [item[1] for item in items[name]], refs)
-            values[name] = (float(corpus.score_from_sums(scorer, seg.sum(0))[0]),
-                            corpus.score_from_sums(scorer, counts @ seg))
-            if name != base:
-                p = corpus.sacrebleu_paired_bs(scorer, metric, [item[1] for item in items[base]],
-                                               [item[1] for item in items[name]], refs, resamples, stream)
-                tests[name] = ("paired-bootstrap", p)
-    else:
-        per_item = {name: [s.get("metrics", {}).get(metric) for s in recs] for name, recs in samples.items()}
-        if any(not isinstance(v, (int, float)) for vs in per_item.values() for v in vs):
-            notes.append(f"{task} {lang} {metric}: some samples have no per-item value; not compared")
-            return None
-        arrays = {name: np.asarray(vs, dtype=np.float64) for name, vs in per_item.items()}
-        binary = stats.is_binary(*arrays.values())
-        for name, x in arrays.items():
-            values[name] = (float(x.mean()), stats.resampled_means(counts, x))
-            if name == base:
-                continue
-            if binary:
-                tests[name] = ("mcnemar-exact", stats.mcnemar_exact(x, arrays[base]))
+            block = cols.blocks[name]
+            part = sums[:, at:at + block.shape[1]]
+            at += block.shape[1]
+            if cols.scorer is None:
+                values[name] = (float(block[:, 0].mean()), part[:, 0] / block.shape[0])
             else:
-                delta = values[name][1] - values[base][1]
-                tests[name] = ("paired-bootstrap-two-sided",
-                               stats.bootstrap_p_two_sided(values[name][0] - values[base][0], delta))
+                values[name] = (float(corpus.score_from_sums(cols.scorer, block.sum(0))[0]),
+                                corpus.score_from_sums(cols.scorer, part))
+        outcomes[metric] = (values, _tests(cols, metric, values, resamples, stream))
+        _check_reported(paired, task, lang, metric, values, notes)
+    return outcomes
+
+
+def _tests(cols: _Columns, metric: str, values: dict[str, tuple[float, np.ndarray]], resamples: int,
+           stream: int) -> dict[str, tuple[str, float]]:
+    """(test, p) of every system against the baseline (the first of ``values``)."""
+    base, *others = list(values)
+    tests: dict[str, tuple[str, float]] = {}
+    binary = cols.scorer is None and stats.is_binary(*cols.blocks.values())
+    for name in others:
+        if cols.scorer is not None:
+            assert cols.hyps is not None and cols.refs is not None
+            tests[name] = ("paired-bootstrap", corpus.sacrebleu_paired_bs(
+                cols.scorer, metric, cols.hyps[base], cols.hyps[name], cols.refs, resamples, stream))
+        elif binary:
+            tests[name] = ("mcnemar-exact", stats.mcnemar_exact(cols.blocks[name][:, 0], cols.blocks[base][:, 0]))
+        else:
+            tests[name] = ("paired-bootstrap-two-sided", stats.bootstrap_p_two_sided(
+                values[name][0] - values[base][0], values[name][1] - values[base][1]))
+    return tests
+
+
+def _check_reported(paired: Paired, task: str, lang: str, metric: str, values: dict[str, tuple[float, np.ndarray]],
+                    notes: list[str]) -> None:
+    """Note a score that differs from the run's own results.json (samples scored with other settings)."""
     for name, (score, _) in values.items():
         reported = paired.runs[name].results[task][lang].get(metric)
         if isinstance(reported, (int, float)) and not math.isclose(score, reported, rel_tol=1e-6, abs_tol=1e-9):
             notes.append(f"{task} {lang} {metric}: {name}'s results.json says {reported:g}, its samples give "
-                         f"{score:g} (scored with other settings?); the comparison uses the samples")
-    return values, tests
+                         f"{score:g}; the comparison uses the samples")
 
 
 def _row(task: str, lang: str, metric: str, system: str, score: float, base_score: float, boot: np.ndarray,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["stream_seed", "bootstrap_indices", "index_counts", "resampled_means", "percentile_ci",
+__all__ = ["stream_seed", "bootstrap_indices", "index_counts", "resampled_sums", "percentile_ci",
            "mcnemar_exact", "bootstrap_p_two_sided", "is_binary", "LEVEL"]
 
 LEVEL = 0.95
@@ -51,10 +51,22 @@ def index_counts(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=resamples * n).reshape(resamples, n).astype(np.float64)
 
 
-def resampled_means(counts: np.ndarray, values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """The mean of ``values`` in each resample (``counts`` from `index_counts`)."""
-    x = np.asarray(values, dtype=np.float64)
-    return counts @ x / x.shape[0]
+def resampled_sums(columns: np.ndarray, resamples: int, seed: int, *, block_cells: int = 1 << 22) -> np.ndarray:
+    """Column sums over the items of every resample: ``(resamples, m)`` for ``columns`` of shape ``(n, m)``.
+
+    The draws are `bootstrap_indices`' (generated ``block_cells`` resampled items at a time: numpy's
+    generator yields the same stream whether the rows are drawn at once or in blocks), so a column's
+    resampled mean is its sum divided by ``n``.
+    """
+    x = np.asarray(columns, dtype=np.float64)
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    rows = max(1, block_cells // max(n, 1))
+    parts = []
+    for start in range(0, resamples, rows):
+        indices = rng.choice(n, size=(min(rows, resamples - start), n), replace=True)
+        parts.append(index_counts(indices, n) @ x)
+    return np.concatenate(parts, axis=0)
 
 
 def percentile_ci(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
