@@ -189,7 +189,8 @@ def _tests(cols: _Columns, metric: str, values: dict[str, tuple[float, np.ndarra
         if cols.scorer is not None:
             assert cols.hyps is not None and cols.refs is not None
             tests[name] = ("paired-bootstrap", corpus.sacrebleu_paired_bs(
-                cols.scorer, metric, cols.hyps[base], cols.hyps[name], cols.refs, resamples, stream))
+                cols.scorer, metric, cols.blocks[base], values[base][0], cols.hyps[name], cols.refs, resamples,
+                stream))
         elif binary:
             tests[name] = ("mcnemar-exact", stats.mcnemar_exact(cols.blocks[name][:, 0], cols.blocks[base][:, 0]))
         else:

@@ -84,17 +84,18 @@ def score_from_sums(metric: Any, sums: np.ndarray) -> np.ndarray:
     return np.array([metric._compute_score_from_stats(list(row)).score for row in rows], dtype=np.float64)
 
 
-def sacrebleu_paired_bs(metric: Any, name: str, baseline_hyps: Sequence[str], system_hyps: Sequence[str],
-                        refs: Sequence[str], resamples: int, seed: int) -> float:
+def sacrebleu_paired_bs(metric: Any, name: str, baseline_stats: np.ndarray, baseline_score: float,
+                        system_hyps: Sequence[str], refs: Sequence[str], resamples: int, seed: int) -> float:
     """The p-value of sacrebleu's paired bootstrap resampling test (Koehn 2004, as Moses and sacrebleu do it).
 
     Calls ``sacrebleu.significance._paired_bs_test`` directly: its public wrapper (``PairedTest``)
-    takes the seed from ``$SACREBLEU_SEED`` and treats seed 0 as "unseeded".
+    takes the seed from ``$SACREBLEU_SEED`` and treats seed 0 as "unseeded". The baseline's segment
+    statistics (`corpus_stats`) are passed in, as ``PairedTest`` caches them, rather than extracted
+    again for every system.
     """
     from sacrebleu.significance import Result, _paired_bs_test
 
-    base_stats = metric._extract_corpus_statistics(list(baseline_hyps), [list(refs)])
-    base_result = Result(metric._aggregate_and_compute(base_stats).score)
-    _, results = _paired_bs_test({name: (base_stats, base_result)}, "system", list(system_hyps), [list(refs)],
-                                 {name: metric}, n_samples=resamples, seed=seed)
+    baseline_info = {name: (np.asarray(baseline_stats, dtype=np.float32), Result(baseline_score))}
+    _, results = _paired_bs_test(baseline_info, "system", list(system_hyps), [list(refs)], {name: metric},
+                                 n_samples=resamples, seed=seed)
     return float(results[name].p_value)
