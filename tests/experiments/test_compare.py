@@ -260,3 +260,18 @@ def test_continuous_metric_and_the_papers_average(tmp_path):
                         ["averages"]["xquad"]["avg_paper"]["f1"])
     with pytest.raises(InputError, match="paper's averaging languages"):
         compare_runs({**runs, "o": _hand_run(tmp_path / "o", better, ["zh"])}, "b")
+
+
+def test_other_recorded_versions_must_agree(runs, tmp_path):
+    other = _edited(runs, tmp_path, lambda d: _edit_json(d / "results.json",
+                                                         lambda j: j["provenance"].update(scorer_versions={"qa": 2})))
+    with pytest.raises(InputError, match=r"runs differ in scorer versions: None in base, \{'qa': 2\} in sys"):
+        compare_runs({"base": runs["base"], "sys": other}, "base")
+
+
+def test_report_section_says_what_it_could_not_read(tmp_path):
+    from polyalign.report.sections.comparison import render
+
+    assert "comparison.json not found" in render(tmp_path)
+    (tmp_path / "comparison.json").write_text("{", encoding="utf-8")
+    assert "not readable JSON" in render(tmp_path)

@@ -7,10 +7,12 @@ bootstrap intervals and paired tests, whether a system's difference from a basel
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["compare_runs"]
 
 
-def __getattr__(name: str):  # lazy: importing the package must not import numpy/scipy/sacrebleu
+def __getattr__(name: str) -> Any:  # lazy: importing the package must not import numpy/scipy/sacrebleu
     if name == "compare_runs":
         from polyalign.experiments.compare import compare_runs
 

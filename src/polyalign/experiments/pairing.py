@@ -136,6 +136,10 @@ def pair_runs(runs: dict[str, Run], protocol: str | None = None) -> Paired:
         paper_langs = {n: ((r.averages.get(task) or {}).get("avg_paper") or {}).get("langs") for n, r in runs.items()}
         _check_same(f"the paper's averaging languages ({task})", paper_langs)
 
+    # versions recorded beside task_versions (e.g. of scorers) must agree too, whatever they are keyed by
+    for key in sorted({k for r in runs.values() for k in r.provenance if k.endswith("_versions")} - {"task_versions"}):
+        _check_same(key.replace("_", " "), {n: r.provenance.get(key) for n, r in runs.items()})
+
     paired = Paired(runs=runs, langs={}, protocol=base.protocol)
     for task, per_lang in base.results.items():
         for lang in per_lang:
