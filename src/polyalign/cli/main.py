@@ -14,6 +14,7 @@ from typing import Sequence
 
 from polyalign import __version__
 from polyalign.cli import analyze as analyze_cmd
+from polyalign.cli import compare as compare_cmd
 from polyalign.cli import data as data_cmd
 from polyalign.cli import eval as eval_cmd
 from polyalign.cli import generate as generate_cmd
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     scaling_cmd.register(commands)
     train_cmd.register(commands)
     eval_cmd.register(commands)
+    compare_cmd.register(commands)
     generate_cmd.register(commands)
     serve_cmd.register(commands)
     judge_cmd.register(commands)

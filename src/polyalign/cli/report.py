@@ -20,6 +20,7 @@ becomes a section):
   train       run.json         stages, loss curve from <stage>/metrics.jsonl, config (unfinished runs too)
   analysis    figures.json     the figures listed there, alignment.md / language.md / perplexity.md
   scaling     results.csv      sweep results per size, fits.md with fit_<lang>.png, allocation plans
+  comparison  comparison.json  systems vs baseline per language: Δ, intervals, tests, bar and Δ charts
 
 examples:
   polyalign report quickstart-out

@@ -6,6 +6,7 @@
   resume marker and has none), or an unfinished run: ``config.yaml`` and a stage folder with
   ``metrics.jsonl``;
 - analysis: ``figures.json`` or ``alignment|language|perplexity.json`` (``polyalign analyze``);
+- comparison: ``comparison.json`` (``polyalign compare``);
 - scaling: ``results.csv`` with the sweep's columns, ``fits.json``, or an allocation plan
   (``"format": "polyalign-allocation/…"``) (``polyalign scaling``).
 
@@ -24,7 +25,7 @@ from polyalign.runfiles import RESULTS_FILE, csv_header, load_json
 
 __all__ = ["Run", "KINDS", "detect_kinds", "find_runs", "plan_files", "MARKERS", "SKIP_DIRS"]
 
-KINDS = ("quickstart", "train", "eval", "analysis", "scaling")
+KINDS = ("quickstart", "comparison", "train", "eval", "analysis", "scaling")
 """Kinds in pipeline order (docs/architecture.md's flow): the order of the parts of a directory holding several,
 and of sibling run folders (a run folder's ``train/`` before its ``eval/``)."""
 
@@ -83,6 +84,8 @@ def detect_kinds(folder: Path) -> tuple[str, ...]:
     kind = _json_field(folder / "quickstart.json", "kind")
     if isinstance(kind, str) and kind.startswith("polyalign-quickstart/"):
         found.append("quickstart")
+    if (folder / "comparison.json").is_file():
+        found.append("comparison")
     if _is_train(folder):
         found.append("train")
     if (folder / RESULTS_FILE).is_file():

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from polyalign.report.sections import analysis, evaluation, quickstart, scaling, training
+from polyalign.report.sections import analysis, comparison, evaluation, quickstart, scaling, training
 
 __all__ = ["RENDERERS", "TITLES"]
 
 RENDERERS: dict[str, Callable[[Path], str]] = {
     "quickstart": quickstart.render, "eval": evaluation.render, "train": training.render,
-    "analysis": analysis.render, "scaling": scaling.render,
+    "analysis": analysis.render, "scaling": scaling.render, "comparison": comparison.render,
 }
 TITLES = {"quickstart": "Quickstart: before and after", "eval": "Evaluation", "train": "Training",
-          "analysis": "Analysis", "scaling": "Scaling laws"}
+          "analysis": "Analysis", "scaling": "Scaling laws",
+          "comparison": "Comparison against a baseline"}
