@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 from scipy import stats as sps
 
 from polyalign.cli.main import main
@@ -182,7 +182,7 @@ def _edit_sample(path: Path, field: str, value) -> None:
     ("short", "runs differ in items: mgsm en has 40 scored items in base, 30 in other (mgsm/en/30 only in base)"),
     ("mgsm-only", "runs differ in tasks: flores, mgsm in base, mgsm in other"),
     ("protocol", "runs differ in protocol: 'polyalign' in base, 'paper' in other"),
-    ("version", "runs differ in task versions (mgsm): 1.0 in base, 2.0 in other"),
+    ("version", "runs differ in task versions (mgsm): 1.1 in base, 2.0 in other"),
     ("prompt", "runs differ in prompts: the prompt of mgsm/de/3 in base is not the one in other"),
     ("target", "runs differ in items: mgsm/de/3 has target 4.0 in base, 5.0 in other"),
 ])
@@ -222,7 +222,7 @@ def test_cli_end_to_end_and_report(runs, tmp_path):
     assert "### mgsm · acc" in done.stdout and "### flores · chrf++" in done.stdout
     comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert comparison["systems"] == ["sys", "same"] and {r["metric"] for r in comparison["rows"]} == {"acc", "chrf++"}
-    assert {r["lang"] for r in comparison["rows"] if r["task"] == "mgsm"} == {"en", "de", "avg", "avg_no_en"}
+    assert {r["lang"] for r in comparison["rows"] if r["task"] == "mgsm"} == {"en", "de", "avg", "avg_no_en", "avg_paper"}  # results.json lists mgsm's paper set
     report = run_cli("report", str(out))
     assert report.returncode == 0, report.stderr
     html = (out / "report.html").read_text(encoding="utf-8")
