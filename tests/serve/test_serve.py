@@ -31,7 +31,7 @@ def server(tiny_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def direct(tiny_model):
     """The hf backend in this process: what the server must reproduce."""
-    from polyalign.eval.backends import BACKENDS, BackendOptions
+    from polyalign.infer.backends import BACKENDS, BackendOptions
 
     return BACKENDS.get("hf")(BackendOptions(model=tiny_model, chat=True))
 
@@ -44,7 +44,7 @@ def test_models_lists_the_served_model(server):
 
 
 def test_chat_completion_applies_the_chat_template_and_matches_the_backend(server, direct):
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
 
     messages = [{"role": "user", "content": "Wie viel ist 12 mal 7?"}]
     status, body, _ = call(server["base"], "/chat/completions",
@@ -60,7 +60,7 @@ def test_chat_completion_applies_the_chat_template_and_matches_the_backend(serve
 
 
 def test_completions_take_a_list_of_prompts_and_stream(server, direct):
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
 
     prompts = ["Der schnelle braune Fuchs", "敏捷的棕色狐狸"]
     status, body, _ = call(server["base"], "/completions", {"model": server["model"], "prompt": prompts,
@@ -154,7 +154,7 @@ def test_unusable_settings_exit_2_with_one_line(tiny_model):
 
 
 def test_proxy_options_pass_through_and_per_model_formats_disable_chat(tiny_model):
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
     from polyalign.serve import ServedModel, backend_options
 
     proxy = {"expert": tiny_model, "anti_expert": tiny_model}

@@ -95,7 +95,7 @@ def _number(flag: str, text: str) -> float:
 
 def _generate(args: argparse.Namespace) -> int:
     from polyalign.errors import InputError
-    from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
+    from polyalign.infer.backends import BACKENDS, BackendOptions, GenRequest
     from polyalign.eval.config import check_proxy_fields
     from polyalign.infer.sampling import Sampling
 

@@ -21,7 +21,7 @@ from polyalign.io import file_sha256
 from polyalign.errors import InputError
 from polyalign.eval import metrics
 from polyalign.eval.aggregate import aggregate
-from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
+from polyalign.infer.backends import BACKENDS, BackendOptions, GenRequest
 from polyalign.eval.benchmarks import BENCHMARKS, get_benchmark
 from polyalign.eval.config import EvalConfig, PlanItem, plan
 from polyalign.eval.datafiles import resolve_files
@@ -34,6 +34,8 @@ from polyalign.eval.taskgen import task_name
 __all__ = ["run_eval", "CHUNK"]
 
 log = logging.getLogger(__name__)
+
+BACKENDS.register("replay", "polyalign.eval.replay:ReplayBackend")  # scores a predictions file, no model
 
 CHUNK = 64
 """Examples per checkpoint (rounded up to whole batches)."""

@@ -26,7 +26,7 @@ from dataclasses import asdict
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends import GenRequest
+from polyalign.infer.backends import GenRequest
 
 __all__ = ["EndpointJudge", "LocalJudge", "is_endpoint", "normalize_base_url"]
 

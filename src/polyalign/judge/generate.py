@@ -19,7 +19,7 @@ from typing import Any
 
 from polyalign.data.templates import render_alpaca
 from polyalign.errors import InputError
-from polyalign.eval.backends import BackendOptions, GenRequest
+from polyalign.infer.backends import BackendOptions, GenRequest
 from polyalign.provenance import model_fingerprint
 from polyalign.runfiles import append_samples, read_samples, samples_path
 from polyalign.judge.items import TASK, OpenEndedItem

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Callable
 
-from polyalign.eval.backends import GenRequest
+from polyalign.infer.backends import GenRequest
 from polyalign.serve import protocol as proto
 from polyalign.serve.engine import Closed, QueueFull
 from polyalign.serve.protocol import ApiError

@@ -14,7 +14,7 @@ import threading
 from typing import Any, TextIO
 
 from polyalign.errors import InputError
-from polyalign.eval.backends import BackendOptions
+from polyalign.infer.backends import BackendOptions
 from polyalign.serve.engine import Engine
 from polyalign.serve.model import ServedModel
 from polyalign.serve.server import ModelServer, ServerLimits

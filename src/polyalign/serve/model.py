@@ -17,7 +17,7 @@ from typing import Any
 
 from polyalign.config import apply_overrides, from_dict
 from polyalign.errors import InputError
-from polyalign.eval.backends import BACKENDS, BackendOptions
+from polyalign.infer.backends import BACKENDS, BackendOptions
 
 __all__ = ["ServedModel", "backend_options"]
 

@@ -11,9 +11,9 @@ from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.cli.main import main
 from polyalign.errors import InputError
-from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
-from polyalign.eval.backends.hf import HFBackend
-from polyalign.eval.backends.proxy import ProxyBackend
+from polyalign.infer.backends import BACKENDS, BackendOptions, GenRequest
+from polyalign.infer.backends.hf import HFBackend
+from polyalign.infer.backends.proxy import ProxyBackend
 from polyalign.infer import generate
 from polyalign.models import load_model, load_tokenizer
 from polyalign.models.tiny import SAMPLE_TEXTS, build_tiny_llama

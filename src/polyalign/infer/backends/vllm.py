@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
 from polyalign.provenance import model_fingerprint
 from polyalign.infer.generate import truncate_at_stop
 from polyalign.infer.loglik import encode_pair

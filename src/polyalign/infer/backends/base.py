@@ -59,7 +59,7 @@ class Backend(Protocol):
     """What ``polyalign eval`` needs from a backend.
 
     A backend that replays stored outputs may also define ``check_ids(sizes, known_tasks) -> int``
-    (see `polyalign.eval.backends.replay.ReplayBackend`); the runner calls it before scoring. A
+    (see `polyalign.eval.replay.ReplayBackend`); the runner calls it before scoring. A
     backend whose ``generate`` honours ``BackendOptions.temperature``/``top_p`` sets the class
     attribute ``sampling = True`` (``polyalign generate`` refuses to sample with any other).
     """

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
 from polyalign.provenance import model_fingerprint
 from polyalign.infer.proxy import ROLES, ProxyModelSpec, ProxyTuner, check_alpha
 from polyalign.infer.sampling import Sampling

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
 from polyalign.provenance import model_fingerprint
 from polyalign.errors import InputError
 from polyalign.infer import generate, loglikelihoods

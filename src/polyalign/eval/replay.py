@@ -15,7 +15,7 @@ from typing import Any
 
 from polyalign.io import file_sha256, iter_jsonl
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
 
 __all__ = ["ReplayBackend"]
 
