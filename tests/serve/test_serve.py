@@ -155,14 +155,16 @@ def test_unusable_settings_exit_2_with_one_line(tiny_model):
 
 def test_proxy_options_pass_through_and_per_model_formats_disable_chat(tiny_model):
     from polyalign.infer.backends import GenRequest
-    from polyalign.serve import ServedModel, backend_options
+    from polyalign.infer.backends import BackendOptions, ProxyOptions
+    from polyalign.serve import ServedModel, served_options
 
-    proxy = {"expert": tiny_model, "anti_expert": tiny_model}
-    plain = ServedModel("proxy", backend_options(tiny_model, ["alpha=0.5"], **proxy))
-    assert plain.chat and plain.backend.options.alpha == 0.5
+    options = BackendOptions(model=tiny_model, proxy=ProxyOptions(expert=tiny_model))
+    plain = ServedModel("proxy", served_options(options, ["alpha=0.5", f"anti_expert={tiny_model}"]))
+    assert plain.chat and plain.backend.options.proxy.alpha == 0.5
     assert plain.render_chat([{"role": "user", "content": "hi"}]).startswith("<|im_start|>user")
-    formats = ServedModel("proxy", backend_options(tiny_model, ["prompt_formats=[plain, chat, chat]"], **proxy))
-    assert not formats.chat and formats.backend.options.prompt_formats == ("plain", "chat", "chat")
+    formats = ServedModel("proxy", served_options(options, [f"proxy.anti_expert={tiny_model}",
+                                                            "prompt_formats=[plain, chat, chat]"]))
+    assert not formats.chat and formats.backend.options.proxy.prompt_formats == ("plain", "chat", "chat")
     with pytest.raises(LookupError, match="use /v1/completions"):
         formats.render_chat([{"role": "user", "content": "hi"}])
     assert isinstance(formats.backend.generate([GenRequest("0", formats.completion_prompt("Hallo"), (), 2)])[0], str)

@@ -1,7 +1,7 @@
 """The ``replay`` backend: score outputs someone else produced (``--predictions FILE``), no model.
 
 The file is JSON Lines with ``task``, ``lang``, ``id`` and ``output`` (a string) per line; ids are
-``<task>/<lang>/<index>`` as in ``samples/`` (DESIGN.md). Lines for tasks or languages not being
+``<task>/<lang>/<index>`` as in ``samples/`` (docs/architecture.md). Lines for tasks or languages not being
 evaluated are ignored (and counted); everything else must be right: a missing field, a non-string
 output, an id that disagrees with its task/lang fields, a duplicate, or an index beyond the data is
 an `InputError` naming the line. Examples without a prediction are skipped and reported, never scored.
@@ -13,9 +13,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from polyalign.io import file_sha256, iter_jsonl
 from polyalign.errors import InputError
-from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
+from polyalign.io import file_sha256, iter_jsonl
 
 __all__ = ["ReplayBackend"]
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from polyalign.errors import InputError
+from polyalign.infer.backends import ProxyOptions
 from polyalign.judge.clients import is_endpoint
 
 __all__ = ["JudgeConfig"]
@@ -41,6 +42,8 @@ class JudgeConfig:
     """Backend that generates the responses (with `model`)."""
     backend_options: list[str] = field(default_factory=list)
     """key=value backend options for generating the responses."""
+    proxy: ProxyOptions = field(default_factory=ProxyOptions)
+    """Proxy backend generating the responses: expert, anti-expert, alpha, prompt formats (``model`` is the base)."""
     prompt: Literal["auto", "chat", "alpaca"] = "auto"
     """Prompt for generating responses: the chat template when the model has one, else Alpaca."""
     max_new_tokens: int = 512

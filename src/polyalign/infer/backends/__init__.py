@@ -6,10 +6,11 @@ anti-expert pair). Evaluation adds ``replay`` (`polyalign.eval.replay`: scores a
 no model), which is a scoring device and therefore lives with the evaluation.
 """
 
-from polyalign.infer.backends.base import Backend, BackendOptions, GenRequest
+from polyalign.infer.backends.base import Backend, GenRequest
+from polyalign.infer.backends.options import BackendOptions, ProxyOptions
 from polyalign.registry import Registry
 
-__all__ = ["BACKENDS", "Backend", "BackendOptions", "GenRequest"]
+__all__ = ["BACKENDS", "Backend", "BackendOptions", "GenRequest", "ProxyOptions"]
 
 BACKENDS: Registry[type[Backend]] = Registry("backend", {
     "hf": "polyalign.infer.backends.hf:HFBackend",

@@ -3,7 +3,7 @@
 Greedy decoding with the same stop strings as the ``hf`` backend; option log-likelihoods from vLLM's
 prompt log-probabilities over the same (context, continuation) token split as `polyalign.infer`.
 Results can differ slightly from ``hf`` (different kernels and batching), which is why the backend is
-recorded with every result (REFERENCE.md, "Evaluation facts").
+recorded with every result (docs/methods.md).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.infer.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.provenance import model_fingerprint
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
 from polyalign.infer.generate import truncate_at_stop
 from polyalign.infer.loglik import encode_pair
+from polyalign.provenance import model_fingerprint
 
 __all__ = ["VLLMBackend"]
 
