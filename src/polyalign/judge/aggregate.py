@@ -1,7 +1,7 @@
 """Judgments → metrics: per-dimension means on the 0–3 scale, AVG with and without harmlessness,
 pairwise win/tie/loss with position consistency.
 
-Metric names state the scale (``accuracy_0-3``; DESIGN.md: a metric not in [0, 1] says its scale in
+Metric names state the scale (``accuracy_0-3``: a metric not in [0, 1] says its scale in
 its name); pairwise metrics are fractions in [0, 1]. A judgment the judge never answered readably is
 left out of its dimension's mean and counted in ``unparseable``; a dimension with no readable
 judgment has mean null, and so has AVG (never a silent 0). AVG is the mean of the five dimension
