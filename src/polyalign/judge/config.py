@@ -83,6 +83,7 @@ class JudgeConfig:
                 raise InputError(f"{name} must be >= 1")
         if self.retries < 0 or self.limit is not None and self.limit < 1 or self.timeout <= 0:
             raise InputError("retries must be >= 0, limit >= 1 and timeout > 0")
+        self.proxy.check_backend(self.backend)
         if self.judge_model is not None and not is_endpoint(self.judge):
             raise InputError("--judge-model names the model of an endpoint judge; for a local judge --judge is "
                              "the model")
