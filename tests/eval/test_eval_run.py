@@ -13,7 +13,7 @@ from polyalign import langs
 from polyalign.cli.main import main
 from polyalign.errors import InputError
 from polyalign.eval import runner
-from polyalign.eval.backends.hf import HFBackend
+from polyalign.infer.backends.hf import HFBackend
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.runner import run_eval
 

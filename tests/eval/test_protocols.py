@@ -14,7 +14,7 @@ import pytest
 
 from polyalign import langs
 from polyalign.eval.averages import averages, mean_over
-from polyalign.eval.backends import BackendOptions, GenRequest
+from polyalign.infer.backends import BackendOptions, GenRequest
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.documents import build_docs
 from polyalign.eval.runner import run_eval

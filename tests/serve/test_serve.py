@@ -31,7 +31,7 @@ def server(tiny_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def direct(tiny_model):
     """The hf backend in this process: what the server must reproduce."""
-    from polyalign.eval.backends import BACKENDS, BackendOptions
+    from polyalign.infer.backends import BACKENDS, BackendOptions
 
     return BACKENDS.get("hf")(BackendOptions(model=tiny_model, chat=True))
 
@@ -46,7 +46,7 @@ def test_models_lists_the_served_model(server):
 
 @pytest.mark.e2e
 def test_chat_completion_applies_the_chat_template_and_matches_the_backend(server, direct):
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
 
     messages = [{"role": "user", "content": "Wie viel ist 12 mal 7?"}]
     status, body, _ = call(server["base"], "/chat/completions",
@@ -63,7 +63,7 @@ def test_chat_completion_applies_the_chat_template_and_matches_the_backend(serve
 
 @pytest.mark.e2e
 def test_completions_take_a_list_of_prompts_and_stream(server, direct):
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
 
     prompts = ["Der schnelle braune Fuchs", "敏捷的棕色狐狸"]
     status, body, _ = call(server["base"], "/completions", {"model": server["model"], "prompt": prompts,
@@ -160,15 +160,17 @@ def test_unusable_settings_exit_2_with_one_line(tiny_model):
 
 
 def test_proxy_options_pass_through_and_per_model_formats_disable_chat(tiny_model):
-    from polyalign.eval.backends import GenRequest
-    from polyalign.serve import ServedModel, backend_options
+    from polyalign.infer.backends import GenRequest
+    from polyalign.infer.backends import BackendOptions, ProxyOptions
+    from polyalign.serve import ServedModel, served_options
 
-    proxy = {"expert": tiny_model, "anti_expert": tiny_model}
-    plain = ServedModel("proxy", backend_options(tiny_model, ["alpha=0.5"], **proxy))
-    assert plain.chat and plain.backend.options.alpha == 0.5
+    options = BackendOptions(model=tiny_model, proxy=ProxyOptions(expert=tiny_model))
+    plain = ServedModel("proxy", served_options(options, ["alpha=0.5", f"anti_expert={tiny_model}"]))
+    assert plain.chat and plain.backend.options.proxy.alpha == 0.5
     assert plain.render_chat([{"role": "user", "content": "hi"}]).startswith("<|im_start|>user")
-    formats = ServedModel("proxy", backend_options(tiny_model, ["prompt_formats=[plain, chat, chat]"], **proxy))
-    assert not formats.chat and formats.backend.options.prompt_formats == ("plain", "chat", "chat")
+    formats = ServedModel("proxy", served_options(options, [f"proxy.anti_expert={tiny_model}",
+                                                            "prompt_formats=[plain, chat, chat]"]))
+    assert not formats.chat and formats.backend.options.proxy.prompt_formats == ("plain", "chat", "chat")
     with pytest.raises(LookupError, match="use /v1/completions"):
         formats.render_chat([{"role": "user", "content": "hi"}])
     assert isinstance(formats.backend.generate([GenRequest("0", formats.completion_prompt("Hallo"), (), 2)])[0], str)

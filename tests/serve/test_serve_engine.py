@@ -138,7 +138,7 @@ def test_shutdown_finishes_accepted_requests_then_refuses_connections(gated):
 def test_engine_submit_after_close_and_when_full():
     backend = GatedBackend()
     engine = Engine(backend, max_batch=2, max_queue=2)
-    from polyalign.eval.backends import GenRequest
+    from polyalign.infer.backends import GenRequest
 
     held = engine.submit([GenRequest("0", "x", (), 1)])
     _wait_for(backend.entered.is_set)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from polyalign.cli._backend_args import add_backend_arguments, backend_options
 
 EVAL_HELP = """\
 Evaluate a model on the multilingual benchmark suite (lm-eval task YAMLs shipped in polyalign, run
@@ -58,17 +59,15 @@ def _task_lines() -> str:
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("eval", help="evaluate a model on the multilingual benchmarks",
                                  description=EVAL_HELP.format(tasks=_task_lines()), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="zoo name, local model folder or hub id (optional for replay; "
-                                        "the large base model for proxy, also accepted as --base)")
+    add_backend_arguments(parser, model_help="zoo name, local model folder or hub id (optional for replay; the "
+                                             "large base model for proxy, also accepted as --base)",
+                          backend_help="hf (default), vllm, replay, proxy (see below), or a registered backend")
     parser.add_argument("--tasks", required=True, help="comma-separated tasks, e.g. mgsm,xquad")
     parser.add_argument("--langs", help="comma-separated languages or directions (default: all of each task)")
-    parser.add_argument("--backend", default="hf",
-                        help="hf (default), vllm, replay, proxy (see below), or a registered backend")
     parser.add_argument("--predictions", metavar="FILE", help="replay: JSONL with task, lang, id, output")
     parser.add_argument("--limit", type=int, metavar="N", help="first N examples of each language")
     parser.add_argument("--data-dir", metavar="DIR", help="benchmark data root")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: eval-out/<model name>)")
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
     parser.add_argument("--max-new-tokens", type=int, help="generation limit (default: per task)")
     from polyalign.eval.prompts import PROMPT_MODES  # the variants are data of the prompt module
 
@@ -81,54 +80,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--mc-mode", choices=["loglik", "generate"],
                         help="multiple choice by option log-likelihood or by the letter in generated text "
                              "(default: xcsqa generate, mmlu/ceval loglik)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--lang-names", choices=["english", "paper"], default="english",
                         help="language names in translation prompts (paper = the iso639 names x-LLaMA used)")
     parser.add_argument("--protocol", choices=["polyalign", "paper"], default="polyalign",
                         help="polyalign (default): corrected scoring; paper: each benchmark as the released code "
                              "of its paper evaluates it (docs/methods.md, protocol table)")
     parser.add_argument("--overwrite", action="store_true", help="discard samples of an earlier run in OUT")
-    add_proxy_arguments(parser)
     parser.set_defaults(func=_eval)
-
-
-def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--backend proxy`` flags (shared with ``polyalign generate``)."""
-    group = parser.add_argument_group("proxy backend (--backend proxy)")
-    group.add_argument("--base", metavar="L", help="the large base model; same as --model (give either, or both equal)")
-    group.add_argument("--expert", metavar="E", help="the small aligned expert (e.g. after question alignment)")
-    group.add_argument("--anti-expert", metavar="A", help="the small model without alignment")
-    group.add_argument("--alpha", metavar="X", help="steering strength: s_base + X * (s_expert - s_anti) (default 1.0)")
-    for role in ("base", "expert", "anti-expert"):
-        group.add_argument(f"--{role}-format", default="plain", metavar="FMT",
-                           help=f"how the {role} reads each prompt: plain (default), chat (its chat template) "
-                                "or a template containing {prompt}")
-    group.add_argument("--small-dtype", help="dtype of expert and anti-expert (default: --dtype)")
-    group.add_argument("--small-device", help="device of expert and anti-expert (default: --device)")
-
-
-def proxy_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The model and proxy fields from parsed flags: ``--base`` folded into ``model``, α checked.
-
-    Raises:
-        InputError: --base and --model disagree, --base or --alpha without --backend proxy, α not a number.
-    """
-    from polyalign.errors import InputError
-    from polyalign.infer.proxy import check_alpha
-
-    if args.base and args.backend != "proxy":
-        raise InputError(f"--base is for --backend proxy; with --backend {args.backend} use --model")
-    if args.base and args.model and args.base != args.model:
-        raise InputError(f"--base {args.base!r} and --model {args.model!r} disagree: for --backend proxy both name "
-                         "the large base model; give one of them")
-    if args.alpha is not None and args.backend != "proxy":
-        raise InputError(f"--alpha is for --backend proxy (this run uses {args.backend})")
-    return {"model": args.base or args.model, "expert": args.expert, "anti_expert": args.anti_expert,
-            "alpha": 1.0 if args.alpha is None else check_alpha(args.alpha), "base_format": args.base_format,
-            "expert_format": args.expert_format, "anti_expert_format": args.anti_expert_format,
-            "small_dtype": args.small_dtype, "small_device": args.small_device}
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -141,14 +99,14 @@ def _eval(args: argparse.Namespace) -> int:
     from polyalign.eval.config import EvalConfig
     from polyalign.eval.runner import run_eval
 
-    proxy = proxy_settings(args)
-    model = proxy.pop("model")
+    options = backend_options(args)
+    model = options.model
     out = args.out or str(Path("eval-out") / (Path(model).name if model else "replay"))
     cfg = EvalConfig(tasks=_split(args.tasks) or [], out=out, model=model, langs=_split(args.langs),
                      backend=args.backend, predictions=args.predictions, limit=args.limit, data_dir=args.data_dir,
-                     batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, prompt=args.prompt,
-                     num_fewshot=args.num_fewshot, mc_mode=args.mc_mode, seed=args.seed, dtype=args.dtype,
-                     device=args.device, name_mode=args.lang_names, protocol=args.protocol, **proxy)
+                     batch_size=options.batch_size, max_new_tokens=args.max_new_tokens, prompt=args.prompt,
+                     num_fewshot=args.num_fewshot, mc_mode=args.mc_mode, seed=options.seed, dtype=options.dtype,
+                     device=options.device, name_mode=args.lang_names, protocol=args.protocol, proxy=options.proxy)
     run_eval(cfg, overwrite=args.overwrite)
     print(f"results: {Path(out) / 'results.json'}")
     return 0

@@ -7,11 +7,12 @@ here decodes exactly as it would in an evaluation with the same settings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from polyalign.cli.eval import add_proxy_arguments, proxy_settings
+from polyalign.cli._backend_args import add_backend_arguments, backend_options
 
 GENERATE_HELP = """\
 Generate continuations of ad-hoc prompts with any model backend and print them. Prompts come from
@@ -34,20 +35,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  description=GENERATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts (each argument is one prompt)")
     parser.add_argument("--file", metavar="FILE", help="prompts, one per line (.jsonl: a 'prompt' field); - = stdin")
-    parser.add_argument("--model", help="zoo name, local model folder or hub id (proxy: the large base, or --base)")
-    parser.add_argument("--backend", default="hf", help="hf (default), vllm, proxy, or a registered backend")
+    add_backend_arguments(parser, model_help="zoo name, local model folder or hub id (proxy: the large base, or --base)",
+                          backend_help="hf (default), vllm, proxy, or a registered backend")
     parser.add_argument("--chat", action="store_true",
                         help="send each prompt as a user turn through the model's chat template (proxy: the base's)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="generation limit (default 256)")
     parser.add_argument("--stop", action="append", default=[], metavar="S", help="stop string (repeatable)")
     parser.add_argument("--temperature", default="0", help="0 = greedy (default); above 0 samples")
     parser.add_argument("--top-p", default="1", help="nucleus sampling mass in (0, 1] (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--jsonl", action="store_true", help="print one JSON object per prompt: prompt, output")
-    add_proxy_arguments(parser)
     parser.set_defaults(func=_generate)
 
 
@@ -95,22 +91,21 @@ def _number(flag: str, text: str) -> float:
 
 def _generate(args: argparse.Namespace) -> int:
     from polyalign.errors import InputError
-    from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
-    from polyalign.eval.config import check_proxy_fields
+    from polyalign.infer.backends import BACKENDS, GenRequest
     from polyalign.infer.sampling import Sampling
 
-    proxy = proxy_settings(args)
-    model = proxy.pop("model")
+    options = backend_options(args, chat=args.chat)
+    model = options.model
     if args.backend == "replay":
         raise InputError("polyalign generate needs a model backend (hf, vllm, proxy); replay only scores "
                          "stored predictions")
-    proxy["alpha"] = check_proxy_fields(args.backend, model=model, **proxy)
     if not model:
         raise InputError(f"backend {args.backend} needs --model")
     if args.max_new_tokens < 1 or args.batch_size < 1:
         raise InputError("--max-new-tokens and --batch-size must be at least 1")
     sampling = Sampling(_number("--temperature", args.temperature), _number("--top-p", args.top_p), args.seed)
     sampling.validate()
+    options = dataclasses.replace(options, temperature=sampling.temperature, top_p=sampling.top_p)
     prompts = list(args.prompts) + read_prompts(args.file)
     if not prompts:
         raise InputError("no prompt: give PROMPT arguments or --file FILE (- = stdin)")
@@ -120,11 +115,6 @@ def _generate(args: argparse.Namespace) -> int:
     if not sampling.greedy and not getattr(backend_cls, "sampling", False):
         raise InputError(f"backend {args.backend} decodes greedily only; drop --temperature or use a backend "
                          "that samples (proxy)")
-
-    formats = (proxy.pop("base_format"), proxy.pop("expert_format"), proxy.pop("anti_expert_format"))
-    options = BackendOptions(model=model, batch_size=args.batch_size, dtype=args.dtype, device=args.device,
-                             seed=args.seed, chat=args.chat, temperature=sampling.temperature, top_p=sampling.top_p,
-                             prompt_formats=formats, **proxy)
     backend = backend_cls(options)
     texts = prompts
     if args.chat:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from polyalign.cli._backend_args import add_backend_arguments, backend_options
+
 JUDGE_HELP = """\
 Score responses with an LLM judge on LLM-Eval's five dimensions (accuracy, fluency,
 informativeness, logical coherence, harmlessness; 0-3 each), as LLaMA beyond English does: one
@@ -18,8 +20,8 @@ responses: --samples RUN/samples (written by 'polyalign eval' or an earlier judg
 LLM-Eval-style JSONL (instruction, reference, category, lang), a folder of them, or
 builtin:samples/open-ended (6 instructions in en, zh, ar, hi, sw, shipped with polyalign).
 --references SET adds instruction, reference answer and category to samples by id. Responses of a
-proxy-tuned model: --backend proxy --backend-option expert=E --backend-option anti_expert=A (any
-backend option field works the same way, as in 'polyalign serve').
+proxy-tuned model: --backend proxy --expert E --anti-expert A, as in 'polyalign eval' (or
+--backend-option expert=E ...: any backend option field works that way, as in 'polyalign serve').
 
 judge: an OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1 from 'polyalign serve', or a
 hosted API; --judge-model names the model, default: the endpoint's only one; the API key is read from
@@ -46,7 +48,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("judge", help="score free-form responses with an LLM judge (0-3 rubric or pairwise)",
                                  description=JUDGE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", metavar="DIR", help="samples folder (or file) with the responses to judge")
-    parser.add_argument("--model", help="generate the responses first with this model")
+    add_backend_arguments(parser, model_help="generate the responses first with this model",
+                          backend_help="backend generating the responses (default hf)",
+                          batch_help="prompts per forward pass of local models (default 8)")
     parser.add_argument("--instructions", metavar="SET", help="open-ended set to generate responses for (with --model)")
     parser.add_argument("--judge", required=True, metavar="URL_OR_MODEL", help="endpoint base URL or local model")
     parser.add_argument("--judge-model", metavar="NAME", help="model name at the endpoint")
@@ -65,16 +69,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--judge-max-tokens", type=int, default=64, help="judge reply limit (default 64)")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel endpoint requests (default 4)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per endpoint request (default 120)")
-    parser.add_argument("--backend", default="hf", help="backend generating the responses (default hf)")
     parser.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                         help="backend option for generating the responses (repeatable)")
     parser.add_argument("--prompt", choices=["auto", "chat", "alpaca"], default="auto",
                         help="response prompt: chat template if the model has one (auto), or Alpaca")
     parser.add_argument("--max-new-tokens", type=int, default=512, help="response length limit (default 512)")
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass of local models")
-    parser.add_argument("--dtype", default="float32", help="local models: float32 (default), bfloat16, float16")
-    parser.add_argument("--device", default="cpu", help="local models: cpu (default), cuda, auto")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="discard responses generated earlier in OUT")
     parser.set_defaults(func=_judge)
 
@@ -90,13 +89,15 @@ def _default_out(args: argparse.Namespace) -> str:
 def _judge(args: argparse.Namespace) -> int:
     from polyalign.judge import JudgeConfig, run_judge
 
+    options = backend_options(args)
     langs = [c.strip() for c in args.langs.split(",") if c.strip()] if args.langs else None
-    cfg = JudgeConfig(judge=args.judge, out=args.out or _default_out(args), samples=args.samples, model=args.model,
+    cfg = JudgeConfig(judge=args.judge, out=args.out or _default_out(args), samples=args.samples, model=options.model,
                       instructions=args.instructions, references=args.references, compare=args.compare,
                       judge_model=args.judge_model, judge_backend=args.judge_backend, judge_options=args.judge_option,
                       api_key_env=args.api_key_env, backend=args.backend, backend_options=args.backend_option,
-                      prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                      dtype=args.dtype, device=args.device, seed=args.seed, langs=langs, limit=args.limit,
+                      proxy=options.proxy, prompt=args.prompt, max_new_tokens=args.max_new_tokens,
+                      batch_size=options.batch_size, dtype=options.dtype, device=options.device, seed=options.seed,
+                      langs=langs, limit=args.limit,
                       retries=args.retries, judge_max_tokens=args.judge_max_tokens, concurrency=args.concurrency,
                       timeout=args.timeout, cache=args.cache)
     document = run_judge(cfg, overwrite=args.overwrite)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from polyalign.cli.eval import add_proxy_arguments, proxy_settings
+from polyalign.cli._backend_args import add_backend_arguments, backend_options
 
 SERVE_HELP = """\
 Serve a model over the OpenAI API (standard library HTTP, no extra dependency), so that any
@@ -44,17 +44,14 @@ examples:
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("serve", help="serve a model over an OpenAI-compatible HTTP API",
                                  description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="zoo name, local model folder or hub id (proxy: the large base, or --base)")
-    parser.add_argument("--backend", default="hf", help="hf (default), vllm, proxy, or a registered backend")
+    add_backend_arguments(parser, model_help="zoo name, local model folder or hub id (proxy: the large base, or --base)",
+                          backend_help="hf (default), vllm, proxy, or a registered backend",
+                          batch_help="requests per generate call (default 8)")
     parser.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                         help="any backend option field (repeatable)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port, printed)")
     parser.add_argument("--served-model-name", metavar="NAME", help="the model id clients send (default: --model)")
-    parser.add_argument("--batch-size", type=int, default=8, help="requests per generate call (default 8)")
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-queue", type=int, default=32, help="waiting generations before 429 (default 32)")
     parser.add_argument("--max-connections", type=int, default=64, help="requests handled at once (default 64)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request size limit (default 1 MiB)")
@@ -63,7 +60,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="max_tokens when a request gives none (default 256)")
     parser.add_argument("--api-key-env", metavar="VAR",
                         help="require 'Authorization: Bearer <key>' with the key read from this environment variable")
-    add_proxy_arguments(parser)
     parser.set_defaults(func=_serve)
 
 
@@ -71,15 +67,11 @@ def _serve(args: argparse.Namespace) -> int:
     import os
 
     from polyalign.errors import InputError
-    from polyalign.eval.config import check_proxy_fields
-    from polyalign.serve import ServerLimits, backend_options, run_server
+    from polyalign.serve import ServerLimits, run_server, served_options
 
-    proxy = proxy_settings(args)
-    model = proxy.pop("model")
-    if not model:
+    options = backend_options(args)
+    if not options.model:
         raise InputError(f"backend {args.backend} needs --model")
-    proxy["alpha"] = check_proxy_fields(args.backend, model=model, **proxy)
-    formats = (proxy.pop("base_format"), proxy.pop("expert_format"), proxy.pop("anti_expert_format"))
 
     for name in ("batch_size", "max_queue", "max_connections", "max_body_bytes", "max_tokens_limit",
                  "default_max_tokens"):
@@ -92,8 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise InputError(f"--api-key-env: environment variable {args.api_key_env} is not set or empty")
-    options = backend_options(model, args.backend_option, batch_size=args.batch_size, dtype=args.dtype,
-                              device=args.device, seed=args.seed, prompt_formats=formats, **proxy)
+    options = served_options(options, args.backend_option)
     limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_connections=args.max_connections,
                           max_tokens_limit=args.max_tokens_limit, default_max_tokens=args.default_max_tokens)
     run_server(args.backend, options, served_name=args.served_model_name, host=args.host, port=args.port,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from polyalign.errors import InputError
 from polyalign.eval.prompts import PROMPT_MODES
 from polyalign.eval.protocols import check_protocol
-from polyalign.infer.members import check_prompt_format
-from polyalign.infer.proxy import check_alpha
+from polyalign.infer.backends import ProxyOptions
 
-__all__ = ["EvalConfig", "check_proxy_fields", "MC_MODES"]
+__all__ = ["EvalConfig", "MC_MODES"]
 
 MC_MODES = ("loglik", "generate")
 
@@ -55,22 +54,8 @@ class EvalConfig:
     """Language names in translation prompts: ``english`` or ``paper`` (the iso639 names)."""
     protocol: str = "polyalign"
     """``polyalign`` (corrected scoring) or ``paper`` (each benchmark as its paper's released code scores it)."""
-    expert: str | None = None
-    """Proxy backend: the small aligned expert (``model`` is the large base)."""
-    anti_expert: str | None = None
-    """Proxy backend: the small model without alignment (anti-expert)."""
-    alpha: float = 1.0
-    """Proxy backend: next-token scores are ``s_base + alpha * (s_expert - s_anti_expert)``."""
-    base_format: str = "plain"
-    """Proxy backend: how the base reads a prompt: ``plain``, ``chat`` or a template with ``{prompt}``."""
-    expert_format: str = "plain"
-    """Proxy backend: how the expert reads a prompt (same choices)."""
-    anti_expert_format: str = "plain"
-    """Proxy backend: how the anti-expert reads a prompt (same choices)."""
-    small_dtype: str | None = None
-    """Proxy backend: dtype of expert and anti-expert; None = ``dtype``."""
-    small_device: str | None = None
-    """Proxy backend: device of expert and anti-expert; None = ``device``."""
+    proxy: ProxyOptions = field(default_factory=ProxyOptions)
+    """Proxy backend: expert, anti-expert, alpha, prompt formats, small-model dtype/device (``model`` is the base)."""
 
     def validate(self) -> None:
         if not self.tasks:
@@ -90,42 +75,8 @@ class EvalConfig:
         if self.name_mode not in ("english", "paper"):
             raise InputError(f"unknown --lang-names {self.name_mode!r}; expected english or paper")
         check_protocol(self.protocol)
-        self._validate_proxy()
+        self.proxy.check_backend(self.backend)
+        if self.backend == "proxy":
+            self.proxy.check_models(self.model)  # before any data is read
         if self.backend != "replay" and not self.model:
             raise InputError(f"backend {self.backend} needs --model")
-
-    def _validate_proxy(self) -> None:
-        self.alpha = check_proxy_fields(self.backend, model=self.model, expert=self.expert,
-                                        anti_expert=self.anti_expert, alpha=self.alpha, base_format=self.base_format,
-                                        expert_format=self.expert_format, anti_expert_format=self.anti_expert_format,
-                                        small_dtype=self.small_dtype, small_device=self.small_device)
-
-
-def check_proxy_fields(backend: str, *, model: str | None, expert: str | None, anti_expert: str | None,
-                       alpha: object, base_format: str = "plain", expert_format: str = "plain",
-                       anti_expert_format: str = "plain", small_dtype: str | None = None,
-                       small_device: str | None = None) -> float:
-    """Check the proxy-tuning fields (also used by ``polyalign generate``); returns α as a float.
-
-    Raises:
-        InputError: proxy fields with another backend; a missing base, expert or anti-expert; α not
-            a finite number; a prompt format that is not plain, chat or a ``{prompt}`` template.
-    """
-    given = {"--expert": expert, "--anti-expert": anti_expert, "--alpha": alpha != 1.0,
-             "--base-format": base_format != "plain",
-             "--expert-format": expert_format != "plain", "--anti-expert-format": anti_expert_format != "plain",
-             "--small-dtype": small_dtype, "--small-device": small_device}
-    if backend != "proxy":
-        flags = [flag for flag, value in given.items() if value]
-        if flags:
-            raise InputError(f"{', '.join(flags)}: only for --backend proxy (this run uses {backend})")
-        return 1.0
-    missing = [flag for flag, value in (("--base (or --model)", model), ("--expert", expert),
-                                        ("--anti-expert", anti_expert)) if not value]
-    if missing:
-        raise InputError(f"backend proxy needs {' and '.join(missing)}: a large base model, a small aligned "
-                         "expert and the small model without alignment as anti-expert")
-    for flag, fmt in (("--base-format", base_format), ("--expert-format", expert_format),
-                      ("--anti-expert-format", anti_expert_format)):
-        check_prompt_format(fmt, what=flag)
-    return check_alpha(alpha)

@@ -19,7 +19,7 @@ from polyalign.eval.benchmarks import tasks_dirs
 if TYPE_CHECKING:
     from lm_eval.api.task import ConfigurableTask
 
-    from polyalign.eval.backends.base import ChatTemplate
+    from polyalign.infer.backends.base import ChatTemplate
 
 __all__ = ["load_tasks", "build_context", "build_requests", "task_version"]
 

@@ -21,7 +21,7 @@ from polyalign.errors import InputError
 from polyalign.eval import metrics, protocols
 from polyalign.eval.aggregate import aggregate
 from polyalign.eval.averages import averages
-from polyalign.eval.backends import BACKENDS, Backend, BackendOptions, GenRequest
+from polyalign.infer.backends import BACKENDS, Backend, BackendOptions, GenRequest
 from polyalign.eval.benchmarks import BENCHMARKS
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.lmeval import build_context, build_requests, load_tasks, task_version
@@ -33,6 +33,8 @@ from polyalign.eval.taskgen import task_name
 __all__ = ["run_eval", "CHUNK"]
 
 log = logging.getLogger(__name__)
+
+BACKENDS.register("replay", "polyalign.eval.replay:ReplayBackend")  # scores a predictions file, no model
 
 CHUNK = 64
 """Examples per checkpoint (rounded up to whole batches)."""
@@ -61,10 +63,7 @@ def run_eval(cfg: EvalConfig, *, overwrite: bool = False, backend: Backend | Non
     docs = {item: list(tasks[names[item]].eval_docs)[:cfg.limit] for item in items}
     chat = any(item.prompt == "chat" for item in items)
     options = BackendOptions(model=cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype, device=cfg.device,
-                             seed=cfg.seed, chat=chat, predictions=cfg.predictions, expert=cfg.expert,
-                             anti_expert=cfg.anti_expert, alpha=cfg.alpha,
-                             prompt_formats=(cfg.base_format, cfg.expert_format, cfg.anti_expert_format),
-                             small_dtype=cfg.small_dtype, small_device=cfg.small_device)
+                             seed=cfg.seed, chat=chat, predictions=cfg.predictions, proxy=cfg.proxy)
     if backend is None:
         backend = BACKENDS.get(cfg.backend)(options)
     elif isinstance(getattr(backend, "options", None), BackendOptions):
@@ -111,6 +110,7 @@ def _prepare_out(out: Path, cfg: EvalConfig, tasks: dict[str, Any], names: dict[
                  backend_info: dict[str, Any], overwrite: bool) -> None:
     """Guard resumption: samples in OUT must come from the same settings (else --overwrite)."""
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("tasks", "langs", "limit", "out", "data_dir")}
+    settings.update(_proxy_settings(settings.pop("proxy")))
     settings["model_sha256"] = backend_info.get("model_sha256") or backend_info.get("predictions_sha256")
     settings["task_versions"] = {n: task_version(tasks[n]) for n in sorted(set(names.values()))}
     marker = out / "run.json"
@@ -124,6 +124,7 @@ def _prepare_out(out: Path, cfg: EvalConfig, tasks: dict[str, Any], names: dict[
         new_versions = settings["task_versions"]
         # A setting added after a run started is compared with its default, which the run used.
         defaults = {f.name: f.default for f in fields(EvalConfig) if f.default is not MISSING}
+        defaults.update(_proxy_settings(asdict(ProxyOptions())))
         for key in sorted(set(before) | set(settings) - {"task_versions"}):
             if before.get(key, defaults.get(key)) != settings.get(key):
                 raise InputError(f"holds samples of a run with {key}={before.get(key)!r}, not {settings.get(key)!r}; "
@@ -136,6 +137,12 @@ def _prepare_out(out: Path, cfg: EvalConfig, tasks: dict[str, Any], names: dict[
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     save_config(cfg, out)
+
+
+def _proxy_settings(proxy: dict[str, Any]) -> dict[str, Any]:
+    """The proxy options as run.json has always recorded them: one key per command-line flag."""
+    formats = proxy.pop("prompt_formats")
+    return {**proxy, "base_format": formats[0], "expert_format": formats[1], "anti_expert_format": formats[2]}
 
 
 def _run_item(item: PlanItem, task: Any, docs: list[dict[str, Any]], backend: Any, chat_template: Any,

@@ -22,11 +22,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends import GenRequest
+from polyalign.infer.backends import BackendOptions, GenRequest
+from polyalign.infer.backends.options import flat_fields
 
 __all__ = ["EndpointJudge", "LocalJudge", "is_endpoint", "normalize_base_url"]
 
@@ -134,19 +134,18 @@ class EndpointJudge:
 class LocalJudge:
     """A judge model loaded in this process (its chat template renders the conversation)."""
 
-    def __init__(self, model: str, *, backend: str = "hf", overrides: Sequence[str] = (), max_tokens: int = 64,
-                 chunk: int = 32, **options: Any) -> None:
-        from polyalign.serve.model import ServedModel, backend_options
+    def __init__(self, options: BackendOptions, *, backend: str = "hf", max_tokens: int = 64, chunk: int = 32) -> None:
+        from polyalign.serve.model import ServedModel
 
-        settings = backend_options(model, list(overrides), **options)
-        self.served = ServedModel(backend, settings)
+        model = options.model
+        self.served = ServedModel(backend, options)
         if self.served.template is None:
             raise InputError(f"judge model {model!r} has no chat template; a judge must be a chat model")
         self.max_tokens, self.chunk = max_tokens, chunk
         info = self.served.provenance()
         self.model = model
         # dtype, device and batch size can move greedy outputs: a reply is reused only under the same ones
-        knobs = json.dumps({k: v for k, v in asdict(settings).items() if k != "model"}, sort_keys=True, default=str)
+        knobs = json.dumps({k: v for k, v in flat_fields(options).items() if k != "model"}, sort_keys=True, default=str)
         self.identity = f"local:{backend}:{info.get('model_sha256') or info.get('model_path') or model}:{knobs}"
         self.decoding = {"temperature": 0.0, "max_tokens": max_tokens}
         self._info = info

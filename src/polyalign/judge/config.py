@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from polyalign.errors import InputError
+from polyalign.infer.backends import ProxyOptions
 from polyalign.judge.clients import is_endpoint
 
 __all__ = ["JudgeConfig"]
@@ -41,6 +42,8 @@ class JudgeConfig:
     """Backend that generates the responses (with `model`)."""
     backend_options: list[str] = field(default_factory=list)
     """key=value backend options for generating the responses."""
+    proxy: ProxyOptions = field(default_factory=ProxyOptions)
+    """Proxy backend generating the responses: expert, anti-expert, alpha, prompt formats (``model`` is the base)."""
     prompt: Literal["auto", "chat", "alpaca"] = "auto"
     """Prompt for generating responses: the chat template when the model has one, else Alpaca."""
     max_new_tokens: int = 512
@@ -80,6 +83,7 @@ class JudgeConfig:
                 raise InputError(f"{name} must be >= 1")
         if self.retries < 0 or self.limit is not None and self.limit < 1 or self.timeout <= 0:
             raise InputError("retries must be >= 0, limit >= 1 and timeout > 0")
+        self.proxy.check_backend(self.backend)
         if self.judge_model is not None and not is_endpoint(self.judge):
             raise InputError("--judge-model names the model of an endpoint judge; for a local judge --judge is "
                              "the model")

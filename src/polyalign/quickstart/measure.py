@@ -71,8 +71,8 @@ def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_da
     The model is loaded once (one ``hf`` backend) and serves both evaluations and the reference
     log-likelihoods.
     """
-    from polyalign.eval.backends import BackendOptions
-    from polyalign.eval.backends.hf import HFBackend
+    from polyalign.infer.backends import BackendOptions
+    from polyalign.infer.backends.hf import HFBackend
     from polyalign.eval.config import EvalConfig
     from polyalign.eval.runner import run_eval
 

@@ -8,8 +8,8 @@ format lives in `protocol`, prompt rendering and token counts in `model`, the ru
 
 from polyalign.serve.app import run_server, start_server, stop_server
 from polyalign.serve.engine import Closed, Engine, QueueFull
-from polyalign.serve.model import ServedModel, backend_options
+from polyalign.serve.model import ServedModel, served_options
 from polyalign.serve.server import ModelServer, ServerLimits
 
 __all__ = ["run_server", "start_server", "stop_server", "Engine", "QueueFull", "Closed", "ServedModel",
-           "backend_options", "ModelServer", "ServerLimits"]
+           "served_options", "ModelServer", "ServerLimits"]

@@ -12,15 +12,13 @@ import logging
 import uuid
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from polyalign.eval.backends import GenRequest
+from polyalign.infer.backends import GenRequest
 from polyalign.serve import protocol as proto
 from polyalign.serve.engine import Closed, QueueFull
 from polyalign.serve.protocol import ApiError
-
-if TYPE_CHECKING:
-    from polyalign.serve.server import ModelServer
+from polyalign.serve.server import ModelServer
 
 __all__ = ["Handler"]
 

@@ -14,7 +14,8 @@ import threading
 from typing import Any, TextIO
 
 from polyalign.errors import InputError
-from polyalign.eval.backends import BackendOptions
+from polyalign.infer.backends import BackendOptions
+from polyalign.serve._handler import Handler
 from polyalign.serve.engine import Engine
 from polyalign.serve.model import ServedModel
 from polyalign.serve.server import ModelServer, ServerLimits
@@ -30,7 +31,7 @@ def start_server(model: ServedModel, *, served_name: str, host: str = "127.0.0.1
     """Bind the socket and start the model worker; the caller runs ``serve_forever``."""
     engine = Engine(model.backend, max_batch=max_batch, max_queue=max_queue)
     try:
-        return ModelServer((host, port), model, engine, served_name, limits, api_key)
+        return ModelServer((host, port), Handler, model, engine, served_name, limits, api_key)
     except OSError as err:
         engine.close()
         raise InputError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None

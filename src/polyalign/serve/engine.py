@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from polyalign.eval.backends import GenRequest
+from polyalign.infer.backends import GenRequest
 
 __all__ = ["Engine", "QueueFull", "Closed"]
 

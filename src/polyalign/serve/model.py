@@ -13,28 +13,24 @@ and left out otherwise: a made-up count is worse than none.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
-from polyalign.config import apply_overrides, from_dict
 from polyalign.errors import InputError
-from polyalign.eval.backends import BACKENDS, BackendOptions
+from polyalign.infer.backends import BACKENDS, BackendOptions
+from polyalign.infer.backends.options import with_overrides
 
-__all__ = ["ServedModel", "backend_options"]
+__all__ = ["ServedModel", "served_options"]
 
 
-def backend_options(model: str, overrides: list[str], **fields: Any) -> BackendOptions:
-    """`BackendOptions` from named fields plus ``key=value`` overrides, type-checked field by field.
+def served_options(options: BackendOptions, overrides: Sequence[str] = ()) -> BackendOptions:
+    """``options`` with ``key=value`` overrides (`with_overrides`), prompts rendered by the chat template.
 
     The overrides reach every field of `BackendOptions`, including those only one backend reads
     (the proxy backend's ``expert``, ``anti_expert``, ``alpha`` …), without the CLI knowing them.
     """
-    # the typed loader reads YAML-shaped data: tuples travel as lists and come back as tuples below
-    base = {"model": model, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items() if v is not None}}
-    options = from_dict(BackendOptions, apply_overrides(base, overrides), where="backend options")
-    tuples = {f.name: tuple(getattr(options, f.name)) for f in dataclasses.fields(options)
-              if isinstance(getattr(options, f.name), list) and isinstance(f.default, tuple)}
-    options = dataclasses.replace(options, **tuples)
-    per_model_formats = any(fmt != "plain" for fmt in getattr(options, "prompt_formats", ()) or ())
+    options = with_overrides(options, overrides)
+    per_model_formats = any(fmt != "plain" for fmt in options.proxy.prompt_formats)
     return dataclasses.replace(options, chat=not per_model_formats)
 
 

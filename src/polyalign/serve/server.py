@@ -15,11 +15,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from polyalign.serve import protocol as proto
-from polyalign.serve._handler import Handler
 from polyalign.serve.engine import Engine
 from polyalign.serve.protocol import ApiError
 
@@ -41,14 +40,19 @@ class ServerLimits:
 
 
 class ModelServer(ThreadingHTTPServer):
-    """Serves one model (``served_name``) through `Engine` under the OpenAI API."""
+    """Serves one model (``served_name``) through `Engine`; ``handler`` answers each request.
+
+    The handler (`polyalign.serve._handler.Handler`: the OpenAI API) is passed in, as to any
+    standard-library server, so that it can read this server's state without the two modules
+    importing each other.
+    """
 
     daemon_threads = False  # server_close() joins the handler threads: responses are never cut off
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], model: Any, engine: Engine, served_name: str,
-                 limits: ServerLimits = ServerLimits(), api_key: str | None = None) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], model: Any, engine: Engine,
+                 served_name: str, limits: ServerLimits = ServerLimits(), api_key: str | None = None) -> None:
         self.model, self.engine, self.served_name, self.limits = model, engine, served_name, limits
         self.api_key = api_key
         self.started = int(time.time())
@@ -56,7 +60,7 @@ class ModelServer(ThreadingHTTPServer):
         self.counts = {"answered": 0, "refused": 0, "errors": 0}
         self._count_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
-        super().__init__(address, Handler)
+        super().__init__(address, handler)
 
     def count(self, outcome: str) -> None:
         with self._count_lock:

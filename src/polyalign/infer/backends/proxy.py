@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.provenance import model_fingerprint
-from polyalign.infer.proxy import ROLES, ProxyModelSpec, ProxyTuner, check_alpha
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
+from polyalign.infer.proxy import ROLES, ProxyModelSpec, ProxyTuner
 from polyalign.infer.sampling import Sampling
+from polyalign.provenance import model_fingerprint
 
 __all__ = ["ProxyBackend"]
 
@@ -36,15 +37,11 @@ class ProxyBackend:
     sampling = True
 
     def __init__(self, options: BackendOptions) -> None:
-        missing = [flag for flag, value in (("--base (or --model)", options.model), ("--expert", options.expert),
-                                            ("--anti-expert", options.anti_expert)) if not value]
-        if missing:
-            raise InputError(f"backend proxy needs {' and '.join(missing)}: a large base model, a small aligned "
-                             "expert and the small model without alignment as anti-expert")
-        alpha = check_alpha(options.alpha)
+        proxy = options.proxy  # α and the prompt formats were checked when it was built
+        proxy.check_models(options.model)
         self.decoding = Sampling(options.temperature, options.top_p, options.seed)
         self.decoding.validate()
-        if options.chat and any(fmt != "plain" for fmt in options.prompt_formats):
+        if options.chat and any(fmt != "plain" for fmt in proxy.prompt_formats):
             raise InputError("--prompt chat renders every model's prompt with the base's chat template; per-model "
                              "prompt formats (--base/--expert/--anti-expert-format) need --prompt paper")
         import torch
@@ -53,13 +50,13 @@ class ProxyBackend:
 
         torch.manual_seed(options.seed)
         self.options = options
-        paths = (options.model, options.expert, options.anti_expert)
-        small_dtype = options.small_dtype or options.dtype
-        small_device = options.small_device or options.device
+        paths = (options.model, proxy.expert, proxy.anti_expert)
+        small_dtype = proxy.small_dtype or options.dtype
+        small_device = proxy.small_device or options.device
         self.settings = [(options.dtype, options.device), (small_dtype, small_device), (small_dtype, small_device)]
         specs = [ProxyModelSpec(path, fmt, dtype, None if device == "cpu" else device)
-                 for path, fmt, (dtype, device) in zip(paths, options.prompt_formats, self.settings)]
-        self.tuner = ProxyTuner.load(*specs, alpha=alpha)
+                 for path, fmt, (dtype, device) in zip(paths, proxy.prompt_formats, self.settings)]
+        self.tuner = ProxyTuner.load(*specs, alpha=proxy.alpha)
         self.paths = [resolve_model(p) for p in paths]
 
     def generate(self, requests: Sequence[GenRequest]) -> list[str | None]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.provenance import model_fingerprint
 from polyalign.errors import InputError
 from polyalign.infer import generate, loglikelihoods
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
+from polyalign.provenance import model_fingerprint
 
 __all__ = ["HFBackend"]
 

@@ -13,9 +13,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from polyalign.io import file_sha256, iter_jsonl
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
+from polyalign.io import file_sha256, iter_jsonl
 
 __all__ = ["ReplayBackend"]
 

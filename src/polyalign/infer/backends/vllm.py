@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyalign.errors import InputError
-from polyalign.eval.backends.base import BackendOptions, ChatTemplate, GenRequest
-from polyalign.provenance import model_fingerprint
+from polyalign.infer.backends.base import ChatTemplate, GenRequest
+from polyalign.infer.backends.options import BackendOptions
 from polyalign.infer.generate import truncate_at_stop
 from polyalign.infer.loglik import encode_pair
+from polyalign.provenance import model_fingerprint
 
 __all__ = ["VLLMBackend"]
 

@@ -11,9 +11,9 @@ from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.cli.main import main
 from polyalign.errors import InputError
-from polyalign.eval.backends import BACKENDS, BackendOptions, GenRequest
-from polyalign.eval.backends.hf import HFBackend
-from polyalign.eval.backends.proxy import ProxyBackend
+from polyalign.infer.backends import BACKENDS, BackendOptions, GenRequest, ProxyOptions
+from polyalign.infer.backends.hf import HFBackend
+from polyalign.infer.backends.proxy import ProxyBackend
 from polyalign.infer import generate
 from polyalign.models import load_model, load_tokenizer
 from polyalign.models.tiny import SAMPLE_TEXTS, build_tiny_llama
@@ -38,9 +38,9 @@ def other_tokenizer_model(tmp_path_factory) -> str:
     return str(build_tiny_llama(tmp_path_factory.mktemp("other") / "m", texts=list(SAMPLE_TEXTS[:8]), vocab_size=300))
 
 
-def _options(trio, **kw) -> BackendOptions:
-    return BackendOptions(**{"model": trio["base"], "expert": trio["expert"], "anti_expert": trio["anti"],
-                             "batch_size": 2, **kw})
+def _options(trio, chat: bool = False, **proxy) -> BackendOptions:
+    proxy = ProxyOptions(**{"expert": trio["expert"], "anti_expert": trio["anti"], **proxy})
+    return BackendOptions(model=trio["base"], batch_size=2, chat=chat, proxy=proxy)
 
 
 def _requests() -> list[GenRequest]:
@@ -59,7 +59,7 @@ def test_registered_and_alpha_zero_matches_the_hf_backend(trio):
 
 
 def test_provenance_and_chat_template(trio):
-    backend = ProxyBackend(_options(trio, alpha=0.5, prompt_formats=("plain", "chat", "plain"), small_dtype="bfloat16"))
+    backend = ProxyBackend(_options(trio, alpha=0.5, prompt_formats=["plain", "chat", "plain"], small_dtype="bfloat16"))
     info = backend.provenance()
     assert info["model"] == trio["base"] and len(info["model_sha256"]) == 64
     proxy = info["proxy"]
@@ -77,7 +77,9 @@ def test_backend_input_errors(trio):
     with pytest.raises(InputError, match="per-model prompt formats"):
         ProxyBackend(_options(trio, chat=True, prompt_formats=("plain", "chat", "plain")))
     with pytest.raises(InputError, match="--alpha must be"):
-        ProxyBackend(_options(trio, alpha=float("nan")))
+        ProxyOptions(alpha=float("nan"))
+    with pytest.raises(InputError, match="--anti-expert-format must be plain, chat or a template"):
+        ProxyOptions(prompt_formats=("plain", "chat", "alpaca"))
 
 
 def _mgsm(root: Path) -> Path:
