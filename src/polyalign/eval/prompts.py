@@ -80,7 +80,7 @@ def qa_labels(folder: Path, lang: str) -> dict[str, str]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = {row["lang"]: row for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)}
     if lang not in rows:
-        raise InputError(f"no {task} instruction for language {lang!r}; add a row", where=str(path))
+        raise InputError(f"no {folder.name} instruction for language {lang!r}; add a row", where=str(path))
     return rows[lang]
 
 

@@ -21,7 +21,7 @@ from polyalign.errors import InputError
 from polyalign.eval import metrics, protocols
 from polyalign.eval.aggregate import aggregate
 from polyalign.eval.averages import averages
-from polyalign.infer.backends import BACKENDS, Backend, BackendOptions, GenRequest
+from polyalign.infer.backends import BACKENDS, Backend, BackendOptions, GenRequest, ProxyOptions
 from polyalign.eval.benchmarks import BENCHMARKS
 from polyalign.eval.config import EvalConfig
 from polyalign.eval.lmeval import build_context, build_requests, load_tasks, task_version

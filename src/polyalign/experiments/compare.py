@@ -154,7 +154,6 @@ def _language(paired: Paired, task: str, lang: str, metrics: list[str], seed: in
     One set of draws serves every metric and system of the language (a paired bootstrap).
     """
     names = list(paired.runs)
-    base = names[0]
     stream = stats.stream_seed(seed, task, lang)
     prepared = {m: c for m in metrics if (c := _columns(paired, task, lang, m, notes)) is not None}
     if not prepared:
