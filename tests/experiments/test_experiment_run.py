@@ -72,7 +72,7 @@ def fake_compare(monkeypatch):
     calls = []
 
     def compare(cfg, out, comparison, first):
-        runs = {name: out / name / comparison.on for name in [comparison.baseline, *comparison.systems]}
+        runs = {name: out / name / comparison.runs for name in [comparison.baseline, *comparison.systems]}
         assert all((run / "results.json").is_file() for run in runs.values())
         calls.append((comparison.name, runs))
         target = out if first else out / "comparisons" / comparison.name

@@ -21,7 +21,7 @@ from typing import Any
 from polyalign.config import to_dict
 from polyalign.experiments.resolve import ResolvedArm
 
-__all__ = ["build_fingerprint", "eval_fingerprint", "judge_fingerprint", "input_files"]
+__all__ = ["build_fingerprint", "eval_fingerprint", "settings_fingerprint", "input_files"]
 
 _HASHES: dict[tuple[str, int, int], str] = {}
 
@@ -95,6 +95,7 @@ def eval_fingerprint(resolved: ResolvedArm, build: str) -> str:
     return _digest({"model": build, "suite": to_dict(resolved.suite)})
 
 
-def judge_fingerprint(judge: Any, build: str) -> str:
-    """Fingerprint of the arm's judge run: the model's fingerprint and the judge settings."""
-    return _digest({"model": build, "judge": to_dict(judge)})
+def settings_fingerprint(settings: Any, build: str, files: list[str] | tuple[str, ...] = ()) -> str:
+    """Fingerprint of a judge or perplexity run: the model's fingerprint, the step's settings and the
+    contents of the local files it reads."""
+    return _digest({"model": build, "settings": to_dict(settings), "files": _files_state(list(files))})

@@ -6,7 +6,7 @@ from polyalign.config import apply_overrides, from_dict, to_dict
 from polyalign.errors import InputError
 from polyalign.experiments.spec import ArmConfig, ExperimentConfig, SuiteConfig
 
-__all__ = ["needs", "run_order", "check_references", "arm_suite", "with_needs"]
+__all__ = ["needs", "run_order", "check_references", "arm_suite", "with_needs", "judged_arms", "scored_arms"]
 
 
 def needs(arm: ArmConfig) -> list[tuple[str, str]]:
@@ -36,11 +36,17 @@ def check_references(cfg: ExperimentConfig) -> None:
                 raise _unknown("judge.arms", other, cfg)
             if cfg.arms[other].kind == "proxy":
                 raise InputError(f"judge.arms: {other!r} is a proxy arm; the judge generates with one model")
+    if cfg.perplexity is not None:
+        for other in cfg.perplexity.arms or []:
+            if other not in cfg.arms:
+                raise _unknown("perplexity.arms", other, cfg)
+            if cfg.arms[other].kind == "proxy":
+                raise InputError(f"perplexity.arms: {other!r} is a proxy arm; perplexity scores one model")
     for comparison in cfg.comparisons:
         for other in [comparison.baseline, *comparison.systems]:
             if other not in cfg.arms:
                 raise _unknown(f"comparison {comparison.name!r}", other, cfg)
-        if comparison.on == "judge":
+        if comparison.runs == "judge":
             judged = judged_arms(cfg)
             missing = [a for a in [comparison.baseline, *comparison.systems] if a not in judged]
             if missing:
@@ -54,6 +60,13 @@ def judged_arms(cfg: ExperimentConfig) -> list[str]:
     if cfg.judge is None:
         return []
     return list(cfg.judge.arms) if cfg.judge.arms else [n for n, a in cfg.arms.items() if a.kind != "proxy"]
+
+
+def scored_arms(cfg: ExperimentConfig) -> list[str]:
+    """Arms whose perplexity is measured."""
+    if cfg.perplexity is None:
+        return []
+    return list(cfg.perplexity.arms) if cfg.perplexity.arms else [n for n, a in cfg.arms.items() if a.kind != "proxy"]
 
 
 def arm_suite(cfg: ExperimentConfig, name: str) -> SuiteConfig:

@@ -4,7 +4,7 @@ Steps: ``build`` (data builds → vocabulary extension → training; nothing for
 proxy arm), ``eval`` (the suite) and ``judge`` (when the arm is judged). Status against the state
 file ``OUT/experiment.json``: ``done`` (finished with the same fingerprint: reused), ``changed``
 (finished with another fingerprint: refused without --rerun), ``resume`` (started, not finished),
-``todo``.
+``todo``. With a ``perplexity`` section, scored arms also get a ``perplexity`` step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from polyalign.experiments import fingerprint as fp
 from polyalign.experiments.cost import Cost, build_cost, eval_cost, judge_cost
-from polyalign.experiments.graph import judged_arms, run_order, with_needs
+from polyalign.experiments.graph import judged_arms, run_order, scored_arms, with_needs
 from polyalign.experiments.resolve import ResolvedArm, resolve_arm
 from polyalign.experiments.spec import ExperimentConfig
 
@@ -31,7 +31,7 @@ class Step:
 
     arm: str
     kind: str
-    """build | eval | judge."""
+    """build | eval | judge | perplexity."""
     fingerprint: str
     status: str
     """done | changed | resume | todo."""
@@ -80,7 +80,7 @@ def make_plan(cfg: ExperimentConfig, out: Path, *, only: list[str] | None = None
     """
     order = with_needs(cfg, only) if only else run_order(cfg)
     state = read_state(out)
-    judged = set(judged_arms(cfg))
+    judged, scored = set(judged_arms(cfg)), set(scored_arms(cfg))
     builds: dict[str, str] = {}
     steps: list[Step] = []
     for name in order:
@@ -95,9 +95,14 @@ def make_plan(cfg: ExperimentConfig, out: Path, *, only: list[str] | None = None
         steps.append(Step(name, "eval", evaluation, _status(state, name, "eval", evaluation), resolved,
                           eval_cost(resolved) if costs else None, label))
         if name in judged and cfg.judge is not None:
-            judging = fp.judge_fingerprint(cfg.judge, builds[name])
+            judging = fp.settings_fingerprint(cfg.judge, builds[name])
             steps.append(Step(name, "judge", judging, _status(state, name, "judge", judging), resolved,
                               judge_cost(cfg.judge) if costs else None, label))
+        if name in scored and cfg.perplexity is not None:
+            scoring = fp.settings_fingerprint(cfg.perplexity, builds[name],
+                                              [t.split("=", 1)[-1] for t in cfg.perplexity.texts])
+            steps.append(Step(name, "perplexity", scoring, _status(state, name, "perplexity", scoring), resolved,
+                              None, label))
     return steps
 
 
@@ -126,11 +131,13 @@ def format_plan(cfg: ExperimentConfig, steps: list[Step], out: Path) -> str:
             note = f"  — {step.resolved.arm.note}" if step.resolved.arm.note else ""
             lines.append(f"arm {step.arm}: {step.label}{note}")
         cost = f"  {step.cost.text('train' if step.kind == 'build' else 'eval')}" if step.cost else ""
-        lines.append(f"  {step.kind:<6} {step.status:<8}{cost}")
+        if step.kind == "perplexity" and steps[0].cost is not None:
+            cost = "  scores the texts (no generation)"
+        lines.append(f"  {step.kind:<10} {step.status:<8}{cost}")
     for comparison in cfg.comparisons:
         metrics = ", ".join(comparison.metrics) if comparison.metrics else "all metrics"
         lines.append(f"compare {comparison.name}: {', '.join(comparison.systems)} vs {comparison.baseline} "
-                     f"on {comparison.on} runs ({metrics})")
+                     f"on {comparison.runs} runs ({metrics})")
     if steps and steps[0].cost is not None:
         trained = _total(steps, ("build",))
         generated = _total(steps, ("eval", "judge"))

@@ -29,7 +29,8 @@ __all__ = ["run_experiment", "compare_arms", "STEP_FOLDERS"]
 
 log = logging.getLogger(__name__)
 
-STEP_FOLDERS = {"build": ("data", "vocab", "train"), "eval": ("eval",), "judge": ("judge",)}
+STEP_FOLDERS = {"build": ("data", "vocab", "train"), "eval": ("eval",), "judge": ("judge",),
+                "perplexity": ("perplexity",)}
 """The arm sub-folders each step writes (removed before a step is redone from scratch)."""
 
 
@@ -104,6 +105,16 @@ def _judge(step: Step, cfg: ExperimentConfig, models: dict[str, str]) -> None:
         seed=spec.seed, langs=spec.langs, limit=spec.limit))
 
 
+def _perplexity(step: Step, cfg: ExperimentConfig, models: dict[str, str]) -> None:
+    from polyalign.analysis.run_perplexity import PerplexityConfig, analyze_perplexity
+
+    spec = cfg.perplexity
+    assert spec is not None
+    analyze_perplexity(PerplexityConfig(models=[models[step.arm]], texts=list(spec.texts),
+                                        out=str(step.resolved.folder / "perplexity"), limit=spec.limit,
+                                        max_length=spec.max_length, dtype=spec.dtype))
+
+
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
@@ -124,6 +135,8 @@ def _run_step(step: Step, cfg: ExperimentConfig, out: Path, state: dict[str, Any
             _evaluate(step, models)
         elif step.kind == "judge":
             _judge(step, cfg, models)
+        elif step.kind == "perplexity":
+            _perplexity(step, cfg, models)
     except Exception as err:  # noqa: BLE001 - any failure of an arm stops the experiment naming that arm
         entry[step.kind].update(status="failed", error=_one_line(err))
         _save(out, state)
@@ -142,7 +155,7 @@ def compare_arms(cfg: ExperimentConfig, out: Path, comparison: ComparisonSpec, f
     """Run one comparison on the arms' eval (or judge) folders; returns its comparison.json."""
     from polyalign.experiments.compare import compare_runs  # written alongside; imported when used
 
-    runs = {name: out / name / comparison.on for name in [comparison.baseline, *comparison.systems]}
+    runs = {name: out / name / comparison.runs for name in [comparison.baseline, *comparison.systems]}
     target = out if first else out / "comparisons" / comparison.name
     compare_runs(runs, comparison.baseline, metrics=comparison.metrics, out=target)
     return target / "comparison.json"
@@ -187,7 +200,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, only: list[str] | None =
     for index, comparison in enumerate(cfg.comparisons):
         arms = [comparison.baseline, *comparison.systems]
         judged = all(state["arms"].get(a, {}).get("judge", {}).get("status") == "done" for a in arms)
-        if all(a in done for a in arms) and (comparison.on == "eval" or judged):
+        if all(a in done for a in arms) and (comparison.runs == "eval" or judged):
             state["comparisons"][comparison.name] = str(compare_arms(cfg, out, comparison, index == 0))
     _save(out, state)
     from polyalign.report.build import build_report

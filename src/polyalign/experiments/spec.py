@@ -22,7 +22,7 @@ from typing import Any, Literal
 from polyalign.config import apply_overrides, from_dict, read_yaml
 from polyalign.errors import InputError
 
-__all__ = ["DataBuild", "VocabSpec", "ProxySpec", "ArmConfig", "SuiteConfig", "JudgeSpec", "ComparisonSpec",
+__all__ = ["DataBuild", "VocabSpec", "ProxySpec", "ArmConfig", "SuiteConfig", "JudgeSpec", "PerplexitySpec", "ComparisonSpec",
            "ExperimentConfig", "load_experiment", "find_experiment", "list_experiments"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -183,6 +183,21 @@ class JudgeSpec:
 
 
 @dataclass
+class PerplexitySpec:
+    """Bits per character of held-out text under each arm's model (`polyalign analyze perplexity`)."""
+
+    texts: list[str]
+    """``lang=path`` items (one document per line, or JSONL with ``text``)."""
+    arms: list[str] | None = None
+    """Arms scored (default: every arm with a model, i.e. not proxy arms)."""
+    limit: int | None = None
+    """First N documents per file."""
+    max_length: int = 1024
+    """Window length in tokens."""
+    dtype: str = "float32"
+
+
+@dataclass
 class ComparisonSpec:
     """Systems against a baseline on the suite's (or the judge's) runs (`polyalign compare`)."""
 
@@ -194,7 +209,7 @@ class ComparisonSpec:
     """The first comparison is written to OUT/comparison.json, the others to OUT/comparisons/<name>/."""
     metrics: list[str] | None = None
     """Metrics to compare (default: all)."""
-    on: Literal["eval", "judge"] = "eval"
+    runs: Literal["eval", "judge"] = "eval"
     """Which runs are compared: the suite's or the judge's."""
 
 
@@ -214,6 +229,8 @@ class ExperimentConfig:
     vars: dict[str, str] = field(default_factory=dict)
     """Values for ``{name}`` placeholders in the file's strings."""
     judge: JudgeSpec | None = None
+    perplexity: PerplexitySpec | None = None
+    """Bits per character per language (comparable across vocabularies), per arm."""
     comparisons: list[ComparisonSpec] = field(default_factory=list)
 
     def validate(self) -> None:
