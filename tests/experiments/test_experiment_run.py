@@ -212,3 +212,20 @@ def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model, case):
         assert done.returncode == 2 and len(errors) == 1, done.stderr
         assert __import__("re").search(message, errors[0]), errors[0]
     assert not (tmp_path / "exp").exists()
+
+
+def test_dry_run_costs_count_training_examples_and_generation(tmp_path, tiny_model):
+    path = _experiment(tmp_path, tiny_model)
+    cfg, _ = load_experiment(str(path), ["arms.tuned.overrides=[stages.0.epochs=3]"])
+    steps = {(s.arm, s.kind): s for s in make_plan(cfg, tmp_path / "exp", costs=True)}
+    build = steps["tuned", "build"].cost
+    assert (build.examples, build.tokens, build.bound) == (48, 48 * 512, True)  # 16 examples × 3 epochs, ≤ max_length each
+    short, _ = load_experiment(str(path), ["arms.tuned.overrides=[stages.0.max_steps=2]"])
+    assert make_plan(short, tmp_path / "exp", costs=True)[1].cost.examples == 8  # 2 steps × batch 4
+    for arm in ("base", "tuned", "steered"):
+        evaluation = steps[arm, "eval"].cost
+        assert (evaluation.examples, evaluation.tokens) == (2, 2 * 3)  # limit 2 items × ≤ 3 new tokens
+    done = run_cli("experiment", "run", str(path), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "to do: ≤ 8,192 tokens to train; 6 items and ≤ 18 tokens to generate" in done.stdout
+    assert not (tmp_path / "exp").exists()
