@@ -17,6 +17,7 @@ from polyalign.cli import analyze as analyze_cmd
 from polyalign.cli import compare as compare_cmd
 from polyalign.cli import data as data_cmd
 from polyalign.cli import eval as eval_cmd
+from polyalign.cli import experiment as experiment_cmd
 from polyalign.cli import generate as generate_cmd
 from polyalign.cli import judge as judge_cmd
 from polyalign.cli import models as models_cmd
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge_cmd.register(commands)
     analyze_cmd.register(commands)
     report_cmd.register(commands)
+    experiment_cmd.register(commands)
     return parser
 
 

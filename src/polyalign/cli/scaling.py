@@ -161,10 +161,18 @@ A sweep recipe names a data recipe, a train recipe and one eval task + metric:
   out: runs/scaling/qalign-stage1-smollm2
   langs: [de, zh]
   sizes: [16, 32, 64, 128, 256]
-  data: qalign-stage1                      # its sources use {lang}; count=n is set on each
+  data: qalign-stage1                      # its sources use {lang}
   data_overrides: [data_root=../shared/data/qalign-question-pairs]
   train: qalign-stage1-smollm2-lora        # stage 0 gets the subset
   eval: {task: qtrans, metric: chrf++, data_dir: runs/qtrans-data, limit: 40}
+
+Only the sources named by 'vary' get count=n (default: the translation and question_alignment
+sources — x-LLaMA's mixture keeps all of its Alpaca data while the translation pairs vary):
+  vary: [translation-en-{lang}]            # names as written in the data recipe
+'joint: true' trains one model per size on all languages at once (n per language), as QAlign's
+scale analysis does; each language still gets its row. The metric can be any the task reports, or
+the judge's score of open-ended responses from each run's model:
+  eval: {metric: avg_0-3, judge: {judge: http://127.0.0.1:8000/v1, instructions: builtin:samples/open-ended, limit: 20}}
 
 example:
   polyalign scaling sweep qalign-stage1-smollm2

@@ -1,8 +1,11 @@
-"""Experiments: arms × suite → runs → comparisons.
+"""Experiments: arms × an eval suite → one run folder per arm → comparisons and a report.
 
-`polyalign.experiments.compare.compare_runs` pairs evaluation runs item by item and says, with
-bootstrap intervals and paired tests, whether a system's difference from a baseline is real
-(docs/compare.md). This package sits above ``eval`` and ``report``: it reads their run folders.
+`polyalign.experiments.spec` reads experiment files, `graph` orders the arms, `fingerprint` tells a
+finished arm from a changed one, `cost` prices the plan (``--dry-run``), `runner` calls the train /
+eval / vocab / judge packages with resumable state, and `compare.compare_runs` pairs evaluation runs
+item by item and says, with bootstrap intervals and paired tests, whether a system's difference from a
+baseline is real (docs/compare.md). This package sits above ``eval`` and ``report``: it reads their
+run folders.
 """
 
 from __future__ import annotations
