@@ -96,8 +96,11 @@ def _keys(bench: Benchmark, specs: list[str] | None, used: set[str]) -> list[str
     return keys
 
 
-def plan(cfg: EvalConfig) -> list[PlanItem]:
+def plan(cfg: EvalConfig, *, resolve: bool = True) -> list[PlanItem]:
     """Expand tasks x languages and resolve each item; every ``--langs`` item must belong to a task.
+
+    ``resolve=False`` checks tasks, languages and modes but leaves the files out (no data is looked
+    for or hashed): what an experiment's ``--dry-run`` needs before the data exists.
 
     Raises:
         InputError: unknown task or language, a language no selected task has, a prompt variant or
@@ -119,7 +122,7 @@ def plan(cfg: EvalConfig) -> list[PlanItem]:
         for key in _keys(bench, cfg.langs, used):
             src, tgt = split_direction(key) if bench.kind == "translation" else (None, None)
             found: list[list[Path]] = []
-            for fewshot in (False, True) if prompt == "fewshot" else (False,):
+            for fewshot in ((False, True) if prompt == "fewshot" else (False,)) if resolve else ():
                 try:
                     found.append(resolve_files(bench, key, cfg.data_dir, fewshot=fewshot))
                 except InputError as err:
@@ -131,7 +134,7 @@ def plan(cfg: EvalConfig) -> list[PlanItem]:
                     hashes[path] = file_sha256(path)
             items.append(PlanItem(
                 bench.name, key, prompt, mc_mode, protocol=cfg.protocol, kind=bench.kind, src=src, tgt=tgt,
-                text_lang=tgt or key, name_mode=name_mode, files=tuple(str(p) for p in found[0]),
+                text_lang=tgt or key, name_mode=name_mode, files=tuple(str(p) for p in found[0]) if found else (),
                 fewshot_files=tuple(str(p) for p in found[1]) if len(found) > 1 else (),
                 hashes=tuple(hashes[p] for p in paths)))
     for spec in cfg.langs or []:

@@ -132,7 +132,7 @@ def eval_cost(resolved: ResolvedArm) -> Cost:
 
     suite = resolved.suite
     items_total, tokens_total, missing = 0, 0, []
-    for item in plan(eval_config(suite, resolved.folder / "eval", model="x")):
+    for item in plan(eval_config(suite, resolved.folder / "eval", model="x"), resolve=False):
         bench = get_benchmark(item.task)
         count = _local_count(bench, item.lang, read_records,
                              data_roots(suite.data_dir) + ([ASSETS_DIR] if bench.builtin else []))

@@ -31,7 +31,7 @@ def _file_hash(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _HASHES:
-        from polyalign.data.io import file_sha256
+        from polyalign.io import file_sha256
 
         _HASHES[key] = file_sha256(path)
     return _HASHES[key]

@@ -107,7 +107,7 @@ def _judge(step: Step, cfg: ExperimentConfig, models: dict[str, str]) -> None:
 
 
 def _perplexity(step: Step, cfg: ExperimentConfig, models: dict[str, str]) -> None:
-    from polyalign.analysis.run_perplexity import PerplexityConfig, analyze_perplexity
+    from polyalign.analysis.perplexity.run import PerplexityConfig, analyze_perplexity
 
     spec = cfg.perplexity
     assert spec is not None
