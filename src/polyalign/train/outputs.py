@@ -7,7 +7,8 @@
   loadable with ``PeftModel.from_pretrained(base, adapter/)``; its config names the base model.
 
 Both are written into a temporary sibling and renamed into place. Under FSDP/DeepSpeed the full
-weights are first gathered onto the main process (``accelerator.get_state_dict``); merging reloads
+weights are first gathered onto the main process (torch's ``get_model_state_dict`` for FSDP2,
+``accelerator.get_state_dict`` for the engines accelerate wraps); merging reloads
 the base model from disk on the main process, so it works the same however training was sharded.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, Iterator
 from polyalign.models.loading import load_model, save_model
 from polyalign.train.checkpoint import is_sharded
 from polyalign.train.lora import merge_adapter
+from polyalign.train.parallel import is_fsdp2
 
 __all__ = ["save_full_model", "save_adapter", "save_merged"]
 
@@ -37,6 +39,19 @@ def _staged(final: Path) -> Iterator[Path]:
 
 def _gathered_state(accelerator: Any, model: Any) -> dict[str, Any] | None:
     """The full state dict when it is sharded across processes (collective), else None (use the module's own)."""
+    if is_fsdp2(model):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        # Gathered shard by shard into CPU memory of the main process only (the others get nothing).
+        state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        # Tied weights (embeddings = output head) come back as separate copies: keep the first name,
+        # as save_pretrained does for an unsharded model, so the files are the same either way.
+        seen: set[int] = set()
+        for name, param in model.named_parameters(remove_duplicate=False):
+            if id(param) in seen:
+                state.pop(name, None)
+            seen.add(id(param))
+        return state
     return accelerator.get_state_dict(model) if is_sharded(accelerator) else None
 
 
