@@ -11,7 +11,7 @@ from polyalign.config import load_config
 from polyalign.errors import InputError
 from polyalign.recipes import find_recipe, recipe_table
 from polyalign.train.config import TrainRecipe
-from polyalign.train.parallel import STRATEGIES
+from polyalign.train.parallel import STRATEGIES, ZERO
 
 TRAIN_HELP = """\
 Train a model through the stages of a recipe: cpt (causal LM on `text`, further pretraining) and
@@ -33,7 +33,8 @@ A NaN/inf loss stops the run with exit code 2 (lower the learning rate or fix th
 
 Several processes on this machine: --nproc N --strategy ddp|fsdp|zero2|zero3 starts them itself
 (torch's elastic launcher). ddp copies the model to every process; fsdp shards weights, gradients and
-optimizer state (torch FSDP2, also on CPUs over gloo); zero2/zero3 use DeepSpeed (GPUs only). The loss
+optimizer state (torch FSDP2, also on CPUs over gloo); zero2/zero3 use DeepSpeed (the `gpu` extra;
+without GPUs its CPU accelerator). The loss
 curve does not depend on the layout: batch_size is the effective batch over all processes.
 Several nodes: the same command under torchrun or accelerate launch (see recipes/accelerate/README.md):
   torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
@@ -81,7 +82,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from polyalign.train.launch import in_launched_process, launch
 
-    if args.nproc > 1 and not in_launched_process():
+    if (args.nproc > 1 or args.strategy in ZERO) and not in_launched_process():
         from polyalign.train.recipe import check_inputs
 
         check_inputs(recipe)  # once, here, rather than once per process

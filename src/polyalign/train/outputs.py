@@ -44,15 +44,18 @@ def _gathered_state(accelerator: Any, model: Any) -> dict[str, Any] | None:
 
         # Gathered shard by shard into CPU memory of the main process only (the others get nothing).
         state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-        # Tied weights (embeddings = output head) come back as separate copies: keep the first name,
-        # as save_pretrained does for an unsharded model, so the files are the same either way.
-        seen: set[int] = set()
-        for name, param in model.named_parameters(remove_duplicate=False):
-            if id(param) in seen:
-                state.pop(name, None)
-            seen.add(id(param))
-        return state
-    return accelerator.get_state_dict(model) if is_sharded(accelerator) else None
+    elif is_sharded(accelerator):
+        state = accelerator.get_state_dict(model)
+    else:
+        return None
+    # Tied weights (embeddings = output head) come back as separate copies: keep the first name, as
+    # save_pretrained does for an unsharded model, so the files are the same however training ran.
+    seen: set[int] = set()
+    for name, param in accelerator.unwrap_model(model).named_parameters(remove_duplicate=False):
+        if id(param) in seen and state:
+            state.pop(name, None)
+        seen.add(id(param))
+    return state
 
 
 def save_full_model(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) -> Path:

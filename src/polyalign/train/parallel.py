@@ -8,8 +8,8 @@
   because accelerate refuses FSDP without GPUs, while FSDP2 runs over gloo on CPUs too: the sharded
   path is the same on a laptop and on a GPU node. Under ``accelerate launch`` with an FSDP config,
   accelerate has already chosen FSDP and does the wrapping.
-- ``zero2`` / ``zero3``: DeepSpeed ZeRO stage 2 / 3 through accelerate's DeepSpeed plugin (GPUs only:
-  see `recipes/accelerate/README.md` for what was tried on CPU).
+- ``zero2`` / ``zero3``: DeepSpeed ZeRO stage 2 / 3 through accelerate's DeepSpeed plugin; on a machine
+  without GPUs DeepSpeed's CPU accelerator runs it over gloo (see `recipes/accelerate/README.md`).
 
 Nothing here invents distributed machinery: torch.distributed, accelerate and DeepSpeed do the work.
 """
@@ -22,12 +22,16 @@ from typing import Any, Callable
 
 from polyalign.errors import InputError
 
-__all__ = ["STRATEGIES", "make_accelerator", "prepare", "shard_model", "is_fsdp2", "strategy_from_env"]
+__all__ = ["STRATEGIES", "ZERO", "make_accelerator", "deepspeed_plugin", "prepare", "shard_model", "is_fsdp2",
+           "strategy_from_env"]
 
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 """The values of ``polyalign train --strategy``."""
+
+ZERO = ("zero2", "zero3")
+"""The DeepSpeed strategies (always run in launched processes: DeepSpeed needs a process group)."""
 
 STRATEGY_ENV = "POLYALIGN_STRATEGY"
 """Environment variable the launcher sets for its processes (and a user may set under torchrun)."""
@@ -50,11 +54,11 @@ def make_accelerator(precision: str, strategy: str | None = None, *, max_grad_no
     Args:
         precision: the recipe's compute precision (auto, fp32, bf16, fp16).
         strategy: one of `STRATEGIES`, or None for accelerate's own choice (one process, DDP, or
-            whatever an ``accelerate launch`` config asked for).
+            whatever an ``accelerate launch`` config asked for). ZeRO needs a launched process.
         max_grad_norm: gradient clipping for ZeRO, which clips inside DeepSpeed.
 
     Raises:
-        InputError: the strategy cannot run here (ZeRO without GPUs, DeepSpeed not installed, …).
+        InputError: the strategy cannot run here (DeepSpeed not installed, …).
     """
     import torch
     from accelerate import Accelerator
@@ -63,14 +67,24 @@ def make_accelerator(precision: str, strategy: str | None = None, *, max_grad_no
     if precision == "auto":
         precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
     kwargs: dict[str, Any] = {}
+    use_cpu = not cuda
     if strategy in ("zero2", "zero3"):
-        if not cuda:
-            # accelerate drops a DeepSpeed plugin silently on CPU and would train plain DDP instead.
-            raise InputError(f"--strategy {strategy}: DeepSpeed ZeRO trains on GPUs only (accelerate runs DeepSpeed "
-                             "only on CUDA devices); on this machine use --strategy fsdp (sharded) or ddp")
+        try:
+            import deepspeed  # noqa: F401 - the `gpu` extra
+        except ImportError:
+            raise InputError(f"--strategy {strategy} needs DeepSpeed: pip install 'polyalign[gpu]' "
+                             "(or pip install deepspeed)") from None
         kwargs["deepspeed_plugin"] = deepspeed_plugin(int(strategy[-1]), max_grad_norm)
+        if not cuda:
+            # accelerate drops a DeepSpeed plugin when told cpu=True (it would silently train DDP); told
+            # cpu=False it runs DeepSpeed, whose CPU accelerator trains over gloo once the process group
+            # is set up with that backend (accelerate would otherwise pick none on a machine without GPUs).
+            from accelerate import PartialState
+
+            PartialState(cpu=False, backend="gloo")
+            use_cpu = False
     try:
-        return Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not cuda, **kwargs)
+        return Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=use_cpu, **kwargs)
     except (RuntimeError, ValueError, ImportError) as err:  # e.g. FSDP without GPUs, DeepSpeed not installed
         first = " ".join(str(err).split())[:300]
         raise InputError(f"cannot set up accelerate for this launch ({type(err).__name__}: {first})") from None

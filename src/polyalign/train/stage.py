@@ -120,8 +120,12 @@ def setup_stage(recipe: TrainRecipe, index: int, source: ModelSource, tokenizer:
         "offload_optimizer", {}).get("device", "none") in ("cpu", "nvme")
     accelerator.gradient_accumulation_steps = accumulation
     accelerator.step = 0
-    if plugin is not None:  # no dataloader is prepared to tell DeepSpeed this
-        plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = stage.micro_batch_size
+    if plugin is not None:
+        # No dataloader is prepared to tell DeepSpeed the batch layout. DeepSpeed divides the loss by its
+        # own accumulation count (accelerate does not, under DeepSpeed), so it must be the real one.
+        plugin.deepspeed_config.update({"train_micro_batch_size_per_gpu": stage.micro_batch_size,
+                                        "gradient_accumulation_steps": accumulation,
+                                        "train_batch_size": stage.batch_size})
     model, optimizer, raw_optimizer = prepare(accelerator, model, lambda m: build_optimizer(
         m.named_parameters(), lr=stage.learning_rate, weight_decay=stage.weight_decay, cpu_offload=offload),
         strategy=strategy)
