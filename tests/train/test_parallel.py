@@ -62,8 +62,8 @@ def recipes(tmp_path_factory, tiny_model) -> dict[str, str]:
     return paths
 
 
-def _command(recipe: str, out: Path, strategy: str, *flags: str) -> list[str]:
-    return [sys.executable, "-m", "polyalign.cli.main", "train", recipe, f"out={out}", "--nproc", "2",
+def _command(recipe: str, out: Path, strategy: str, *flags: str, overrides: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, "-m", "polyalign.cli.main", "train", recipe, f"out={out}", *overrides, "--nproc", "2",
             "--strategy", strategy, "--no-progress", *flags]
 
 
@@ -154,3 +154,22 @@ def test_sigkill_of_one_fsdp_process_then_resume_reproduces_the_uninterrupted_ru
     resumed, _ = _metrics(out)
     uninterrupted, _ = _metrics(runs[f"{kind}/fsdp"])
     assert [m["loss"] for m in resumed] == pytest.approx([m["loss"] for m in uninterrupted], abs=1e-6)
+
+
+def test_zero_without_deepspeed_is_bad_input_naming_the_extra(monkeypatch):
+    from polyalign.errors import InputError
+    from polyalign.train.parallel import make_accelerator
+
+    monkeypatch.setitem(sys.modules, "deepspeed", None)  # as on a machine without the `gpu` extra
+    with pytest.raises(InputError, match=r"--strategy zero3 needs DeepSpeed: pip install 'polyalign\[gpu\]'"):
+        make_accelerator("fp32", "zero3")
+
+
+def test_divergence_in_launched_processes_exits_2_with_one_error_line(recipes, tmp_path):
+    """Every process diverges at the same step; the launcher reports it once, as bad input (see TrainingDiverged)."""
+    command = _command(recipes["full"], tmp_path / "nan", "fsdp",
+                       overrides=("stages.0.learning_rate=1e30", "stages.0.max_grad_norm=0.0"))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("polyalign: error: ")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert len(errors) == 1 and re.search(r"stage 'sft' step \d+: the (loss|gradient norm) is (nan|inf)", errors[0])

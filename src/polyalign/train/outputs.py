@@ -87,11 +87,33 @@ def save_adapter(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) 
     return out
 
 
+@contextmanager
+def _unpartitioned_loading() -> Iterator[None]:
+    """Load a whole model in this process alone, even while DeepSpeed ZeRO-3 trains.
+
+    Under ZeRO-3 transformers builds every model inside DeepSpeed's ``zero.Init`` (partitioned across
+    processes: a collective), which hangs when only the main process loads. Its switch is the module
+    global that accelerate's DeepSpeed plugin sets; it is cleared here and restored afterwards.
+    """
+    try:
+        from transformers.integrations import deepspeed as hf_deepspeed
+    except ImportError:  # pragma: no cover - transformers without the integration
+        yield
+        return
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
+
+
 def save_merged(base: str, adapter_dir: str | Path, tokenizer: Any, out: str | Path, *, dtype: str,
                 trust_remote_code: bool) -> Path:
     """Reload ``base``, fold the saved adapter into it and save a plain model (main process only)."""
     out = Path(out)
-    model = merge_adapter(load_model(base, dtype=dtype, trust_remote_code=trust_remote_code), adapter_dir)
+    with _unpartitioned_loading():
+        model = merge_adapter(load_model(base, dtype=dtype, trust_remote_code=trust_remote_code), adapter_dir)
     with _staged(out) as tmp:
         save_model(model, tokenizer, tmp)
     return out
