@@ -12,7 +12,9 @@ weights tokens of short examples more — a difference of normalisation, not of 
 
 Scaling by ``processes × accumulation`` undoes the two averages the frameworks apply for us:
 accelerate (or DeepSpeed) divides the loss by the accumulation steps, and data-parallel gradient
-reduction averages over processes.
+reduction (DDP's all-reduce, FSDP2's and ZeRO's reduce-scatter) averages over processes.
+
+A stage's loop (`stage.run_stage`) calls `train_step` once per optimizer step with a `LoopState`.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ class TrainingDiverged(InputError):
     at the same step (the data order and the initialisation are seeded), so the fix is in the recipe or
     the data, never in rerunning. Exit code 1 stays reserved for faults of the program or the machine
     (a bug, a crashed or killed process, out of memory), where a rerun or a bug report is the fix. The
-    message names the stage and the step; checkpoints written before it stay valid for ``--resume``
-    after the recipe's resumable fields are changed, or for a fresh run with a lower learning rate.
+    message names the stage and the step and says that the checkpoints written before it are intact.
+    In launched processes every process diverges at the same step (they share the reduced loss), and
+    the launcher reports exit code 2 once.
     """
 
 
