@@ -13,8 +13,7 @@ from polyalign.models.loading import load_model
 from polyalign.train.batching import pack_rows
 from polyalign.train.collate import collate_packed, collate_padded
 from polyalign.train.data import tokenize_file
-from polyalign.train.loop import summed_loss, train_steps
-from polyalign.train.metrics import MetricsLog
+from polyalign.train.loop import Batching, LoopState, summed_loss, train_step
 from polyalign.train.recipe import make_accelerator
 
 
@@ -97,11 +96,10 @@ def _one_step(tiny_model, data, pad_id, *, micro_batch_size, packing):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
     model, optimizer = accelerator.prepare(model, optimizer)
     before = [p.detach().clone() for p in model.parameters()]
-    train_steps(accelerator=accelerator, model=model, optimizer=optimizer, scheduler=scheduler, data=data, stage="t",
-                batch_size=8, micro_batch_size=micro_batch_size, seed=0, total_steps=1, start_step=0, packing=packing,
-                capacity=256, pad_id=pad_id, max_grad_norm=0.0, logging_steps=1, on_step_end=lambda *_: None,
-                metrics=MetricsLog("unused", report_to=[], run_dir=".", run_name="t", config={}, enabled=False),
-                progress=False)
+    batching = Batching(batch_size=8, micro_batch_size=micro_batch_size, seed=0, packing=packing, capacity=256,
+                        pad_id=pad_id)
+    train_step(accelerator, LoopState(stage="t", model=model, optimizer=optimizer, scheduler=scheduler, data=data,
+                                      batching=batching, total_steps=1, max_grad_norm=0.0), 0)
     return torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())])
 
 

@@ -11,6 +11,7 @@ from polyalign.config import load_config
 from polyalign.errors import InputError
 from polyalign.recipes import find_recipe, recipe_table
 from polyalign.train.config import TrainRecipe
+from polyalign.train.parallel import STRATEGIES, ZERO
 
 TRAIN_HELP = """\
 Train a model through the stages of a recipe: cpt (causal LM on `text`, further pretraining) and
@@ -30,9 +31,14 @@ with the same data order (--resume on a run that never started simply starts it)
 unfinished run is never replaced without --overwrite.
 A NaN/inf loss stops the run with exit code 2 (lower the learning rate or fix the data).
 
-Several GPUs or nodes: the same command under accelerate launch, with a shipped config:
-  accelerate launch --config_file $(python -c "import polyalign.recipes as r, pathlib; \\
-    print(pathlib.Path(r.__file__).parent / 'accelerate' / 'fsdp.yaml')") -m polyalign.cli.main train x-llama-7b
+Several processes on this machine: --nproc N --strategy ddp|fsdp|zero2|zero3 starts them itself
+(torch's elastic launcher). ddp copies the model to every process; fsdp shards weights, gradients and
+optimizer state (torch FSDP2, also on CPUs over gloo); zero2/zero3 use DeepSpeed (the `gpu` extra;
+without GPUs its CPU accelerator). The loss
+curve does not depend on the layout: batch_size is the effective batch over all processes.
+Several nodes: the same command under torchrun or accelerate launch (see recipes/accelerate/README.md):
+  torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
+      -m polyalign.cli.main train x-llama-7b --strategy fsdp
 
 examples:
   polyalign data build qalign-stage1-sample
@@ -41,6 +47,7 @@ examples:
   polyalign train qalign-smollm2-lora                      # QAlign I → II, LoRA, on a CPU
   polyalign train my-recipe.yaml out=runs/train/try1 stages.0.learning_rate=1e-4 --overwrite
   polyalign train my-recipe.yaml --resume
+  polyalign train my-recipe.yaml --nproc 2 --strategy fsdp  # 2 processes, sharded (CPU: gloo)
 """
 
 
@@ -54,6 +61,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run in the run directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--nproc", type=int, default=1, metavar="N",
+                        help="start N training processes on this machine (default 1: train in this process)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=None,
+                        help="how processes share the work: ddp (default), fsdp (sharded), zero2/zero3 (DeepSpeed)")
     parser.add_argument("--list", action="store_true", help="list the shipped training recipes and exit")
     parser.set_defaults(func=_train)
 
@@ -66,6 +77,16 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError("give a RECIPE (a YAML file or a shipped recipe name; see polyalign train --list)")
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     recipe = load_config(TrainRecipe, find_recipe(args.recipe, "train"), overrides)
+    if args.nproc < 1:
+        raise InputError(f"--nproc must be ≥ 1, got {args.nproc}")
+
+    from polyalign.train.launch import in_launched_process, launch
+
+    if (args.nproc > 1 or args.strategy in ZERO) and not in_launched_process():
+        from polyalign.train.recipe import check_inputs
+
+        check_inputs(recipe)  # once, here, rather than once per process
+        return launch(_child_argv(args), args.nproc)
 
     from transformers.utils import logging as hf_logging
 
@@ -73,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
 
     hf_logging.disable_progress_bar()  # our own bar shows the training; weight-loading bars are noise here
     out = run_recipe(recipe, resume=args.resume, overwrite=args.overwrite,
-                     progress=False if args.no_progress else None)
+                     progress=False if args.no_progress else None, strategy=args.strategy)
     summary = Path(out) / "run.json"
     if summary.is_file() and os.environ.get("RANK", "0") == "0":  # one summary under accelerate launch
         run = json.loads(summary.read_text(encoding="utf-8"))
@@ -83,3 +104,15 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {stage['name']}: {stage['steps']} steps, {loss}{held}")
         print(f"trained {recipe.name} → {run['final_model']}")
     return 0
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    """The command line each launched process runs: this one without ``--nproc``."""
+    argv = ["train", args.recipe, *args.overrides]
+    for flag, value in (("--out", args.out), ("--strategy", args.strategy)):
+        if value is not None:
+            argv += [flag, value]
+    for flag, on in (("--resume", args.resume), ("--overwrite", args.overwrite), ("--no-progress", args.no_progress)):
+        if on:
+            argv.append(flag)
+    return argv

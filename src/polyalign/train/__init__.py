@@ -1,8 +1,10 @@
 """Training: further pretraining (cpt) and instruction tuning (sft), full or LoRA, in multi-stage recipes.
 
-Thin over transformers, PEFT and accelerate: `recipe.run_recipe` runs a `config.TrainRecipe` (stages
-chained through files), `loop` holds the token-weighted optimisation loop, `batching` and `collate`
-the padding-free packed micro-batches, `checkpoint` the atomic resumable checkpoints.
+Thin over transformers, PEFT, accelerate and torch.distributed: `recipe.run_recipe` runs a
+`config.TrainRecipe` (stages chained through files), `stage` one stage top to bottom (setup → loop →
+save), `loop` the token-weighted optimisation step, `batching` and `collate` the padding-free packed
+micro-batches, `checkpoint` the atomic resumable checkpoints, `parallel` the strategies (DDP, FSDP2,
+ZeRO) and `launch` the ``--nproc`` launcher.
 
 Importing this package is light (the configs); ``run_recipe`` imports torch and transformers on
 first access, so ``polyalign --help`` stays fast.

@@ -13,9 +13,14 @@ It is written into ``.step-000120.tmp`` and renamed into place, so a kill -9 mid
 the previous complete checkpoint or the new one, never a torn one. The data order needs no saving: it
 is a pure function of the seed and the epoch (`batching`).
 
-Under FSDP and DeepSpeed the weights and optimizer are sharded across processes; there the
-checkpoint holds accelerate's ``save_state`` output (each framework's own sharded format) instead of
-the first two files.
+When the weights are sharded across processes the first two files are replaced by a sharded format:
+
+- ``dcp/`` under ``--strategy fsdp`` (torch FSDP2): the trainable weights and the optimizer state
+  written by ``torch.distributed.checkpoint``, each process its own shards. DCP reshards on load,
+  so such a checkpoint also resumes on another number of processes. (Its small ``.metadata`` index is
+  pickled by torch; the tensors are plain byte storage.)
+- ``accelerate/`` when accelerate owns the sharding (DeepSpeed ZeRO, or FSDP from an ``accelerate
+  launch`` config): accelerate's ``save_state`` output, in each engine's own format.
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from polyalign.errors import InputError
+from polyalign.train.parallel import is_fsdp2
+
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "checkpoint_dir", "is_sharded"]
+
+_DCP, _ENGINE = "dcp", "accelerate"
 
 _STATE = "state.json"
 
@@ -47,8 +57,21 @@ def latest_checkpoint(root: str | Path) -> Path | None:
 
 
 def is_sharded(accelerator: Any) -> bool:
-    """Whether weights and optimizer state are split across processes (FSDP, DeepSpeed)."""
+    """Whether accelerate shards weights and optimizer state across processes (its FSDP, DeepSpeed)."""
     return accelerator.distributed_type.name in ("FSDP", "DEEPSPEED")
+
+
+def _raw(optimizer: Any) -> Any:
+    return getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper holds the torch optimizer
+
+
+def _dcp_options(strict: bool = True) -> Any:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    # Only what trains: for LoRA the adapter, not the frozen base model (it is reloaded from its source).
+    # Loading is then non-strict about the frozen weights only: dcp.load itself fails on any trainable
+    # weight the checkpoint lacks.
+    return StateDictOptions(ignore_frozen_params=True, strict=strict)
 
 
 def save_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any, root: str | Path, step: int,
@@ -72,7 +95,13 @@ def save_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     if is_sharded(accelerator):
-        accelerator.save_state(str(tmp / "accelerate"), safe_serialization=True)
+        accelerator.save_state(str(tmp / _ENGINE), safe_serialization=True)
+    elif is_fsdp2(model):
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict
+
+        weights, optim = get_state_dict(model, _raw(optimizer), options=_dcp_options())
+        dcp.save({"model": weights, "optimizer": optim}, checkpoint_id=str(tmp / _DCP))
     elif accelerator.is_main_process:
         from safetensors.torch import save_file
 
@@ -103,8 +132,20 @@ def load_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
             different recipe wrote it; the caller compares recipes first, so this is a bug).
     """
     path = Path(path)
-    if is_sharded(accelerator):
-        accelerator.load_state(str(path / "accelerate"))
+    if (path / _ENGINE).is_dir():
+        accelerator.load_state(str(path / _ENGINE))
+    elif (path / _DCP).is_dir():
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+        weights, optim = get_state_dict(model, _raw(optimizer), options=_dcp_options())
+        state = {"model": weights, "optimizer": optim}
+        dcp.load(state, checkpoint_id=str(path / _DCP))
+        set_state_dict(model, _raw(optimizer), model_state_dict=state["model"], optim_state_dict=state["optimizer"],
+                       options=_dcp_options(strict=False))
+    elif is_fsdp2(model):
+        raise InputError(f"{path}: this checkpoint was written without sharding; resume it with the strategy the "
+                         "run started with (not --strategy fsdp)")
     else:
         from safetensors.torch import load_file
 

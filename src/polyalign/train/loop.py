@@ -12,31 +12,42 @@ weights tokens of short examples more — a difference of normalisation, not of 
 
 Scaling by ``processes × accumulation`` undoes the two averages the frameworks apply for us:
 accelerate (or DeepSpeed) divides the loss by the accumulation steps, and data-parallel gradient
-reduction averages over processes.
+reduction (DDP's all-reduce, FSDP2's and ZeRO's reduce-scatter) averages over processes.
+
+A stage's loop (`stage.run_stage`) calls `train_step` once per optimizer step with a `LoopState`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from polyalign.errors import InputError
 from polyalign.train.batching import epoch_steps, plan_step, steps_per_epoch
 from polyalign.train.collate import MicroBatch, collate_packed, collate_padded, empty_batch
 from polyalign.train.data import TokenizedData
-from polyalign.train.metrics import MetricsLog
 
-__all__ = ["summed_loss", "make_batch", "train_steps", "evaluate", "TrainingDiverged"]
+__all__ = ["summed_loss", "make_batch", "Batching", "LoopState", "train_step", "evaluate", "TrainingDiverged"]
 
 
 class TrainingDiverged(InputError):
-    """The loss or gradient became NaN/inf: a hyperparameter or data problem (exit code 2)."""
+    """The loss or gradient became NaN/inf: bad input (exit code 2), not an internal failure (exit code 1).
+
+    Why bad input: divergence comes from what the user chose — a learning rate too high for the model,
+    no clipping, broken or degenerate examples — and the same recipe on the same data diverges again
+    at the same step (the data order and the initialisation are seeded), so the fix is in the recipe or
+    the data, never in rerunning. Exit code 1 stays reserved for faults of the program or the machine
+    (a bug, a crashed or killed process, out of memory), where a rerun or a bug report is the fix. The
+    message names the stage and the step and says that the checkpoints written before it are intact.
+    In launched processes every process diverges at the same step (they share the reduced loss), and
+    the launcher reports exit code 2 once.
+    """
 
 
 def summed_loss(model: Any, batch: MicroBatch) -> torch.Tensor:
@@ -53,87 +64,100 @@ def make_batch(data: TokenizedData, indices: np.ndarray, *, packing: bool, pad_i
     return collate_packed(examples, capacity=capacity, pad_id=pad_id) if packing else collate_padded(examples, pad_id)
 
 
-def train_steps(*, accelerator: Any, model: Any, optimizer: Any, scheduler: Any, data: TokenizedData, stage: str,
-                batch_size: int, micro_batch_size: int, seed: int, total_steps: int, start_step: int,
-                packing: bool, capacity: int, pad_id: int, max_grad_norm: float, logging_steps: int,
-                metrics: MetricsLog, on_step_end: Callable[[int, dict[str, Any]], None],
-                progress: bool | None) -> dict[str, Any]:
-    """Run optimizer steps ``start_step`` … ``total_steps - 1`` and return the last step's record.
+@dataclass(frozen=True)
+class Batching:
+    """How a stage cuts its data into optimizer steps and micro-batches (identical on every process)."""
 
-    Args:
-        accelerator: the run's Accelerator (processes, accumulation, backward, reductions).
-        model, optimizer: prepared by the accelerator; scheduler: stepped once per optimizer step.
-        data: the tokenised training examples.
-        stage: stage name, for logs and errors.
-        batch_size: examples per optimizer step over all processes.
-        micro_batch_size: examples per forward pass.
-        seed: data-order seed (with the epoch: the same order on every process and after a resume).
-        total_steps, start_step: the schedule's length and where to start (> 0 when resuming).
-        packing: padding-free packed rows, or padded rows.
-        capacity: packed row length (the stage's max_length).
-        pad_id: padding token id (padded rows and placeholder batches).
-        max_grad_norm: gradient clipping threshold (0: no clipping, the norm is still measured).
-        logging_steps: write a metrics line every N steps (and at the last step).
-        metrics: the metrics log.
-        on_step_end: called with (steps done, record) after every step (checkpoints, evaluation).
-        progress: show a progress bar (None: only on a terminal).
+    batch_size: int
+    """Examples per optimizer step, over all processes."""
+    micro_batch_size: int
+    """Examples per forward pass."""
+    seed: int
+    """Data-order seed (with the epoch: the same order on every process and after a resume)."""
+    packing: bool
+    """Padding-free packed rows, or padded rows."""
+    capacity: int
+    """Packed row length (the stage's max_length)."""
+    pad_id: int
+    """Padding token id (padded rows and placeholder batches)."""
+
+
+@dataclass
+class LoopState:
+    """What the optimisation loop works on: the prepared model, optimizer and schedule, and the data."""
+
+    stage: str
+    """Stage name, for logs and errors."""
+    model: Any
+    """The model, prepared for this launch (plain, DDP or sharded)."""
+    optimizer: Any
+    """The optimizer over the model's trainable parameters."""
+    scheduler: Any
+    """The learning-rate schedule, stepped once per optimizer step."""
+    data: TokenizedData
+    """The tokenised training examples."""
+    batching: Batching
+    """How steps and micro-batches are cut."""
+    total_steps: int
+    """Length of the schedule."""
+    max_grad_norm: float
+    """Gradient clipping threshold (0: no clipping, the norm is still measured)."""
+    started: float = field(default_factory=time.perf_counter)
+    """When the loop started (for ``elapsed_s``)."""
+    _order: tuple[int, list[np.ndarray]] = (-1, [])
+
+    def step_examples(self, step: int) -> np.ndarray:
+        """Example indices of optimizer step ``step`` (0-based), from the seeded order of its epoch."""
+        epoch, index = divmod(step, steps_per_epoch(len(self.data), self.batching.batch_size))
+        if self._order[0] != epoch:
+            self._order = (epoch, epoch_steps(len(self.data), self.batching.batch_size, self.batching.seed, epoch))
+        return self._order[1][index]
+
+
+def train_step(accelerator: Any, state: LoopState, step: int) -> dict[str, Any]:
+    """Run optimizer step ``step`` (0-based) and return its metrics record.
 
     Raises:
         TrainingDiverged: the loss or the gradient norm is NaN or infinite.
     """
-    processes, rank = accelerator.num_processes, accelerator.process_index
-    accumulation = batch_size // (micro_batch_size * processes)
-    lengths, target_counts = data.lengths, data.target_counts
-    per_epoch = steps_per_epoch(len(data), batch_size)
-    order: tuple[int, list[np.ndarray]] = (-1, [])
-    bar = tqdm(total=total_steps, initial=start_step, desc=stage, unit="step", dynamic_ncols=True,
-               disable=(None if progress is None else not progress) if accelerator.is_main_process else True)
-    record: dict[str, Any] = {}
-    started = time.perf_counter()
-    model.train()
-    for step in range(start_step, total_steps):
-        epoch, index = divmod(step, per_epoch)
-        if order[0] != epoch:
-            order = (epoch, epoch_steps(len(data), batch_size, seed, epoch))
-        plan = plan_step(order[1][index], lengths, target_counts, micro_batch_size=micro_batch_size,
-                         processes=processes, accumulation=accumulation, process_index=rank, packing=packing,
-                         capacity=capacity)
-        tick = time.perf_counter()
-        scale = processes * accumulation / plan.target_tokens
-        local = torch.zeros((), dtype=torch.float64, device=accelerator.device)
-        for indices in plan.micro_batches:
-            batch = make_batch(data, indices, packing=packing, pad_id=pad_id, capacity=capacity).to(accelerator.device)
-            with accelerator.accumulate(model):
-                loss_sum = summed_loss(model, batch)
-                accelerator.backward(loss_sum * scale)
-            local += loss_sum.detach().double()
-        loss = accelerator.reduce(local, reduction="sum").item() / plan.target_tokens
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"stage {stage!r} step {step + 1}: the loss is {loss} — lower learning_rate, or "
-                                   "check the data for broken examples (checkpoints written so far are intact)")
-        norm = accelerator.clip_grad_norm_(model.parameters(), max_grad_norm if max_grad_norm > 0 else math.inf)
-        norm = float(norm) if norm is not None else float("nan")
-        if math.isinf(norm) or (math.isnan(norm) and accelerator.distributed_type.name != "DEEPSPEED"):
-            raise TrainingDiverged(f"stage {stage!r} step {step + 1}: the gradient norm is {norm} — lower "
-                                   "learning_rate, or check the data (checkpoints written so far are intact)")
-        lr = scheduler.get_last_lr()[0]  # the rate this update uses (logged before the schedule moves on)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        seconds = time.perf_counter() - tick
-        record = {"stage": stage, "step": step + 1, "epoch": round((step + 1) / per_epoch, 4), "loss": loss,
-                  "lr": lr, "grad_norm": norm, "examples": plan.examples,
-                  "tokens": plan.tokens, "target_tokens": plan.target_tokens,
-                  "tokens_per_s": plan.tokens / seconds if seconds > 0 else None,
-                  "padding_waste": 1 - plan.tokens / plan.padded_tokens,
-                  "elapsed_s": round(time.perf_counter() - started, 3)}
-        if (step + 1) % logging_steps == 0 or step + 1 == total_steps:
-            metrics.log(record)
-        bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{record['tokens_per_s'] or 0:.0f}", refresh=False)
-        bar.update(1)
-        on_step_end(step + 1, record)
-    bar.close()
-    return record
+    model, b = state.model, state.batching
+    processes = accelerator.num_processes
+    accumulation = b.batch_size // (b.micro_batch_size * processes)
+    data = state.data
+    plan = plan_step(state.step_examples(step), data.lengths, data.target_counts, micro_batch_size=b.micro_batch_size,
+                     processes=processes, accumulation=accumulation, process_index=accelerator.process_index,
+                     packing=b.packing, capacity=b.capacity)
+    tick = time.perf_counter()
+    scale = processes * accumulation / plan.target_tokens
+    local = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+    for indices in plan.micro_batches:
+        batch = make_batch(data, indices, packing=b.packing, pad_id=b.pad_id, capacity=b.capacity).to(accelerator.device)
+        with accelerator.accumulate(model):
+            loss_sum = summed_loss(model, batch)
+            accelerator.backward(loss_sum * scale)
+        local += loss_sum.detach().double()
+    loss = accelerator.reduce(local, reduction="sum").item() / plan.target_tokens
+    # Divergence is the recipe's or the data's doing, not a fault of the program: see TrainingDiverged.
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"stage {state.stage!r} step {step + 1}: the loss is {loss} — lower learning_rate, "
+                               "or check the data for broken examples (checkpoints written so far are intact)")
+    norm = accelerator.clip_grad_norm_(model.parameters(), state.max_grad_norm if state.max_grad_norm > 0 else math.inf)
+    norm = float(norm) if norm is not None else float("nan")
+    if math.isinf(norm) or (math.isnan(norm) and accelerator.distributed_type.name != "DEEPSPEED"):
+        raise TrainingDiverged(f"stage {state.stage!r} step {step + 1}: the gradient norm is {norm} — lower "
+                               "learning_rate, or check the data (checkpoints written so far are intact)")
+    lr = state.scheduler.get_last_lr()[0]  # the rate this update uses (logged before the schedule moves on)
+    state.optimizer.step()
+    state.scheduler.step()
+    state.optimizer.zero_grad(set_to_none=True)
+    seconds = time.perf_counter() - tick
+    return {"stage": state.stage, "step": step + 1,
+            "epoch": round((step + 1) / steps_per_epoch(len(data), b.batch_size), 4), "loss": loss,
+            "lr": lr, "grad_norm": norm, "examples": plan.examples,
+            "tokens": plan.tokens, "target_tokens": plan.target_tokens,
+            "tokens_per_s": plan.tokens / seconds if seconds > 0 else None,
+            "padding_waste": 1 - plan.tokens / plan.padded_tokens,
+            "elapsed_s": round(time.perf_counter() - state.started, 3)}
 
 
 @torch.no_grad()

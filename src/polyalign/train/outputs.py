@@ -7,7 +7,8 @@
   loadable with ``PeftModel.from_pretrained(base, adapter/)``; its config names the base model.
 
 Both are written into a temporary sibling and renamed into place. Under FSDP/DeepSpeed the full
-weights are first gathered onto the main process (``accelerator.get_state_dict``); merging reloads
+weights are first gathered onto the main process (torch's ``get_model_state_dict`` for FSDP2,
+``accelerator.get_state_dict`` for the engines accelerate wraps); merging reloads
 the base model from disk on the main process, so it works the same however training was sharded.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, Iterator
 from polyalign.models.loading import load_model, save_model
 from polyalign.train.checkpoint import is_sharded
 from polyalign.train.lora import merge_adapter
+from polyalign.train.parallel import is_fsdp2
 
 __all__ = ["save_full_model", "save_adapter", "save_merged"]
 
@@ -37,7 +39,23 @@ def _staged(final: Path) -> Iterator[Path]:
 
 def _gathered_state(accelerator: Any, model: Any) -> dict[str, Any] | None:
     """The full state dict when it is sharded across processes (collective), else None (use the module's own)."""
-    return accelerator.get_state_dict(model) if is_sharded(accelerator) else None
+    if is_fsdp2(model):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        # Gathered shard by shard into CPU memory of the main process only (the others get nothing).
+        state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    elif is_sharded(accelerator):
+        state = accelerator.get_state_dict(model)
+    else:
+        return None
+    # Tied weights (embeddings = output head) come back as separate copies: keep the first name, as
+    # save_pretrained does for an unsharded model, so the files are the same however training ran.
+    seen: set[int] = set()
+    for name, param in accelerator.unwrap_model(model).named_parameters(remove_duplicate=False):
+        if id(param) in seen and state:
+            state.pop(name, None)
+        seen.add(id(param))
+    return state
 
 
 def save_full_model(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) -> Path:
@@ -69,11 +87,33 @@ def save_adapter(accelerator: Any, model: Any, tokenizer: Any, out: str | Path) 
     return out
 
 
+@contextmanager
+def _unpartitioned_loading() -> Iterator[None]:
+    """Load a whole model in this process alone, even while DeepSpeed ZeRO-3 trains.
+
+    Under ZeRO-3 transformers builds every model inside DeepSpeed's ``zero.Init`` (partitioned across
+    processes: a collective), which hangs when only the main process loads. Its switch is the module
+    global that accelerate's DeepSpeed plugin sets; it is cleared here and restored afterwards.
+    """
+    try:
+        from transformers.integrations import deepspeed as hf_deepspeed
+    except ImportError:  # pragma: no cover - transformers without the integration
+        yield
+        return
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
+
+
 def save_merged(base: str, adapter_dir: str | Path, tokenizer: Any, out: str | Path, *, dtype: str,
                 trust_remote_code: bool) -> Path:
     """Reload ``base``, fold the saved adapter into it and save a plain model (main process only)."""
     out = Path(out)
-    model = merge_adapter(load_model(base, dtype=dtype, trust_remote_code=trust_remote_code), adapter_dir)
+    with _unpartitioned_loading():
+        model = merge_adapter(load_model(base, dtype=dtype, trust_remote_code=trust_remote_code), adapter_dir)
     with _staged(out) as tmp:
         save_model(model, tokenizer, tmp)
     return out
