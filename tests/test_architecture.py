@@ -227,3 +227,15 @@ def test_a_forbidden_import_is_caught(tmp_path: Path, table: Table) -> None:
 def test_a_cycle_is_found() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": {"c"}}) is None
+
+
+def test_every_import_names_a_module_that_exists(imports: list[Import]) -> None:
+    """An import inside a function runs only when called: a module moved away must fail here, not there."""
+    def found(parts: list[str]) -> bool:
+        return SRC.joinpath(*parts).with_suffix(".py").is_file() or SRC.joinpath(*parts).is_dir()
+
+    missing = [f"{imp.file}:{imp.line} imports {imp.module}" for imp in imports
+               if (parts := imp.module.split(".")[1:])
+               and not (found(parts) or (len(parts) > 1 and SRC.joinpath(*parts[:-1]).with_suffix(".py").is_file())
+                        or len(parts) == 1)]  # `from polyalign import name` may name anything in polyalign/__init__
+    assert not missing, "\n".join(missing)

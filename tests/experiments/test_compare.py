@@ -214,6 +214,7 @@ def test_bad_usage_exits_2(runs, tmp_path, capsys):
     assert code == 2 and "results.json: not found" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_cli_end_to_end_and_report(runs, tmp_path):
     out = tmp_path / "cmp"
     done = run_cli("compare", str(runs["sys"]), str(runs["same"]), "--baseline", str(runs["base"]), "--metric", "acc",

@@ -152,6 +152,7 @@ def test_a_failing_arm_stops_the_experiment_names_it_and_a_rerun_resumes(tmp_pat
     assert (out / "base" / "eval" / "results.json").stat().st_mtime_ns == kept
 
 
+@pytest.mark.e2e
 def test_killed_mid_arm_resumes_from_the_training_checkpoint(tmp_path, tiny_model):
     path = _experiment(tmp_path, tiny_model, comparisons=False)
     document = yaml.safe_load(path.read_text())
@@ -196,6 +197,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
+@pytest.mark.e2e
 def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model, case):
     arms, comparisons, message = BAD[case]
     path = _experiment(tmp_path, tiny_model, comparisons=False)
@@ -214,6 +216,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model, case):
     assert not (tmp_path / "exp").exists()
 
 
+@pytest.mark.e2e
 def test_dry_run_costs_count_training_examples_and_generation(tmp_path, tiny_model):
     path = _experiment(tmp_path, tiny_model)
     cfg, _ = load_experiment(str(path), ["arms.tuned.overrides=[stages.0.epochs=3]"])

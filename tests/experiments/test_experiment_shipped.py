@@ -51,6 +51,7 @@ def test_dry_run_plans_every_shipped_experiment(name, tmp_path):
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
 
+@pytest.mark.e2e
 def test_cpu_edition_dry_run_on_the_command_line_prices_the_run(tmp_path):
     done = run_cli("experiment", "run", "vocab-smollm2", "--dry-run", "--out", str(tmp_path / "v"))
     assert done.returncode == 0, done.stderr

@@ -26,6 +26,8 @@ from polyalign.config import load_config
 from polyalign.train.config import TrainRecipe
 from polyalign.train.recipe import run_recipe
 
+pytestmark = pytest.mark.e2e  # every test launches `polyalign train --nproc` in subprocesses
+
 N_TRAIN, EPOCHS = 21, 4
 STEPS = EPOCHS * 3
 LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
