@@ -196,3 +196,12 @@ def test_plan_command_prints_text_and_json() -> None:
 def test_plan_bad_input_exits_2(args: list[str]) -> None:
     done = run_cli("plan", *args)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_train_refuses_a_run_the_plan_says_will_not_fit(tmp_path) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps({"prompt": "p", "completion": "c"}) + "\n")
+    args = ["train", "x-llama-7b", f"stages.0.data={data}", f"out={tmp_path / 'run'}", "--gpu-memory", "24"]
+    done = run_cli(*args)
+    assert done.returncode == 2 and "--force" in done.stderr and "GiB per device" in done.stderr
+    assert not (tmp_path / "run").exists()

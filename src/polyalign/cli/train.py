@@ -10,6 +10,7 @@ from pathlib import Path
 from polyalign.config import load_config
 from polyalign.errors import InputError
 from polyalign.recipes import find_recipe, recipe_table
+from polyalign.scaleout.plan import check_fits
 from polyalign.train.config import TrainRecipe
 
 TRAIN_HELP = """\
@@ -55,6 +56,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="replace a finished or unfinished run in the run directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true", help="list the shipped training recipes and exit")
+    parser.add_argument("--gpu-memory", type=float, metavar="GB", help="GiB per GPU for the fit check (default: the GPU's)")
+    parser.add_argument("--force", action="store_true", help="start even if 'polyalign plan' says the run will not fit")
     parser.set_defaults(func=_train)
 
 
@@ -66,6 +69,10 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError("give a RECIPE (a YAML file or a shipped recipe name; see polyalign train --list)")
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     recipe = load_config(TrainRecipe, find_recipe(args.recipe, "train"), overrides)
+    if not args.force and not os.environ.get("POLYALIGN_PLAN_CHECKED"):  # checked once; launched processes inherit
+        check_fits(recipe, processes=int(os.environ.get("WORLD_SIZE", getattr(args, "nproc", 1))),
+                   strategy=getattr(args, "strategy", None), gpu_memory_gb=args.gpu_memory)
+    os.environ["POLYALIGN_PLAN_CHECKED"] = "1"
 
     from transformers.utils import logging as hf_logging
 
