@@ -205,3 +205,7 @@ def test_train_refuses_a_run_the_plan_says_will_not_fit(tmp_path) -> None:
     done = run_cli(*args)
     assert done.returncode == 2 and "--force" in done.stderr and "GiB per device" in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_check_fits_lets_a_model_it_cannot_plan_start() -> None:
+    assert check_fits(_recipe("some-org/unknown-model"), processes=8, strategy="ddp", gpu_memory_gb=80) is None

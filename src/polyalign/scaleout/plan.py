@@ -9,6 +9,7 @@ rows are filled up to it), an upper bound that ``--mean-tokens`` replaces with t
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from polyalign.scaleout.memory import GIB, Compute, MemoryEstimate, Strategy, es
 from polyalign.train.config import StageConfig, TrainRecipe
 
 __all__ = ["StagePlan", "TrainPlan", "plan_recipe", "check_fits", "count_examples", "DEFAULT_MFU"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MFU = 0.35
 """Model FLOPs utilisation assumed for time estimates: typical of Hugging Face + FSDP/DeepSpeed runs
@@ -176,8 +179,13 @@ def check_fits(recipe: TrainRecipe, *, processes: int, strategy: Strategy | None
             return None
         gpu_memory_gb = torch.cuda.get_device_properties(0).total_memory / GIB
         cuda = True
+    try:
+        arch = architecture_for(recipe.model)
+    except InputError as err:  # a hub model outside the table: no estimate, so no reason to refuse
+        log.warning("no memory plan for %s (%s); starting without the fit check", recipe.model, err)
+        return None
     plan = plan_recipe(recipe, gpus=processes, strategy=strategy, gpu_memory_gb=gpu_memory_gb,
-                       examples=0, cuda=cuda)
+                       examples=0, cuda=cuda, arch=arch)
     if plan.fits is False:
         worst = max(plan.stages, key=lambda s: s.memory.total)
         raise InputError(
