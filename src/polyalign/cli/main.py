@@ -16,11 +16,13 @@ from polyalign import __version__
 from polyalign.cli import analyze as analyze_cmd
 from polyalign.cli import compare as compare_cmd
 from polyalign.cli import data as data_cmd
+from polyalign.cli import doctor as doctor_cmd
 from polyalign.cli import eval as eval_cmd
 from polyalign.cli import experiment as experiment_cmd
 from polyalign.cli import generate as generate_cmd
 from polyalign.cli import judge as judge_cmd
 from polyalign.cli import models as models_cmd
+from polyalign.cli import plan as plan_cmd
 from polyalign.cli import quickstart as quickstart_cmd
 from polyalign.cli import report as report_cmd
 from polyalign.cli import scaling as scaling_cmd
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.register(commands)
     vocab_cmd.register(commands)
     scaling_cmd.register(commands)
+    plan_cmd.register(commands)
     train_cmd.register(commands)
     eval_cmd.register(commands)
     compare_cmd.register(commands)
@@ -56,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_cmd.register(commands)
     report_cmd.register(commands)
     experiment_cmd.register(commands)
+    doctor_cmd.register(commands)
     return parser
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from polyalign.config import load_config
 from polyalign.errors import InputError
 from polyalign.recipes import find_recipe, recipe_table
+from polyalign.scaleout.plan import check_fits
 from polyalign.train.config import TrainRecipe
 from polyalign.train.parallel import STRATEGIES, ZERO
 
@@ -66,6 +67,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--strategy", choices=STRATEGIES, default=None,
                         help="how processes share the work: ddp (default), fsdp (sharded), zero2/zero3 (DeepSpeed)")
     parser.add_argument("--list", action="store_true", help="list the shipped training recipes and exit")
+    parser.add_argument("--gpu-memory", type=float, metavar="GB", help="GiB per GPU for the fit check (default: the GPU's)")
+    parser.add_argument("--force", action="store_true", help="start even if 'polyalign plan' says the run will not fit")
     parser.set_defaults(func=_train)
 
 
@@ -79,6 +82,9 @@ def _train(args: argparse.Namespace) -> int:
     recipe = load_config(TrainRecipe, find_recipe(args.recipe, "train"), overrides)
     if args.nproc < 1:
         raise InputError(f"--nproc must be ≥ 1, got {args.nproc}")
+    if not args.force and not os.environ.get("POLYALIGN_PLAN_CHECKED"):  # checked once; launched processes inherit
+        check_fits(recipe, processes=args.nproc, strategy=args.strategy, gpu_memory_gb=args.gpu_memory)
+    os.environ["POLYALIGN_PLAN_CHECKED"] = "1"
 
     from polyalign.train.launch import in_launched_process, launch
 

@@ -18,7 +18,36 @@ from polyalign.infer.generate import truncate_at_stop
 from polyalign.infer.loglik import encode_pair
 from polyalign.provenance import model_fingerprint
 
-__all__ = ["VLLMBackend"]
+__all__ = ["VLLMBackend", "generation_params", "LOGLIK_PARAMS", "loglik_prompt", "score_continuation"]
+
+LOGLIK_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1, "prompt_logprobs": 1}
+"""SamplingParams fields for log-likelihoods: vLLM must generate ≥ 1 token; the prompt's own log-probs
+come back with the top-1 alternative at each position, which is what the greedy flag compares against."""
+
+
+def generation_params(request: GenRequest) -> dict[str, Any]:
+    """SamplingParams fields for one generation: greedy, the request's token limit and stop strings."""
+    return {"temperature": 0.0, "max_tokens": request.max_new_tokens, "stop": list(request.until) or None}
+
+
+def loglik_prompt(context_ids: Sequence[int], continuation_ids: Sequence[int], fallback_id: int) -> dict[str, list[int]]:
+    """A vLLM TokensPrompt scoring ``continuation_ids`` after ``context_ids``.
+
+    vLLM has no log-prob for a prompt's first token, so an empty context starts with ``fallback_id``
+    (the end-of-text token), as the hf backend conditions on it.
+    """
+    return {"prompt_token_ids": list(context_ids or [fallback_id]) + list(continuation_ids)}
+
+
+def score_continuation(prompt_token_ids: Sequence[int], prompt_logprobs: Sequence[Any], n: int) -> tuple[float, bool]:
+    """Sum of the last ``n`` prompt tokens' log-probs, and whether each was the most likely token there.
+
+    ``prompt_logprobs`` is vLLM's per-position list of ``{token id: Logprob}`` (None at position 0).
+    """
+    ids, steps = list(prompt_token_ids)[-n:], list(prompt_logprobs)[-n:]
+    total = sum(step[tok].logprob for tok, step in zip(ids, steps))
+    greedy = all(step[tok].logprob >= max(lp.logprob for lp in step.values()) for tok, step in zip(ids, steps))
+    return float(total), bool(greedy)
 
 
 class VLLMBackend:
@@ -44,8 +73,7 @@ class VLLMBackend:
         self._vllm = vllm
 
     def generate(self, requests: Sequence[GenRequest]) -> list[str | None]:
-        params = [self._vllm.SamplingParams(temperature=0.0, max_tokens=r.max_new_tokens, stop=list(r.until) or None)
-                  for r in requests]
+        params = [self._vllm.SamplingParams(**generation_params(r)) for r in requests]
         outs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
         return [truncate_at_stop(o.outputs[0].text, r.until) for o, r in zip(outs, requests)]
 
@@ -53,18 +81,10 @@ class VLLMBackend:
         prompts, lengths = [], []
         for context, continuation in pairs:
             ctx, cont = encode_pair(self.tokenizer, context, continuation, not self.options.chat)
-            prompts.append({"prompt_token_ids": (ctx or [self.tokenizer.eos_token_id]) + cont})
+            prompts.append(loglik_prompt(ctx, cont, self.tokenizer.eos_token_id))
             lengths.append(len(cont))
-        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=1)
-        outs = self.llm.generate(prompts, params, use_tqdm=False)
-        results = []
-        for out, n in zip(outs, lengths):
-            ids = out.prompt_token_ids[-n:]
-            steps = out.prompt_logprobs[-n:]
-            total = sum(step[tok].logprob for tok, step in zip(ids, steps))
-            greedy = all(max(step.values(), key=lambda lp: lp.logprob) is step[tok] for tok, step in zip(ids, steps))
-            results.append((float(total), bool(greedy)))
-        return results
+        outs = self.llm.generate(prompts, self._vllm.SamplingParams(**LOGLIK_PARAMS), use_tqdm=False)
+        return [score_continuation(out.prompt_token_ids, out.prompt_logprobs, n) for out, n in zip(outs, lengths)]
 
     def chat_template(self) -> ChatTemplate | None:
         if not getattr(self.tokenizer, "chat_template", None):
