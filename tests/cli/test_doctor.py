@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.scaleout import doctor
 

@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from helpers import run_cli
+from support.cli import run_cli
 
 from polyalign.errors import InputError
 from polyalign.scaleout import architecture_for, check_fits, gpu_spec, plan_recipe
