@@ -48,6 +48,14 @@ def test_trainable_token_rows_are_the_only_embedding_rows_that_change(tmp_path, 
     assert changed == rows
 
 
+def test_a_last_lora_stage_may_keep_only_its_adapter(tiny_model, toy_data, write_recipe, stage):
+    recipe = write_recipe([stage(toy_data(n=8), finetune="lora", lora={"r": 4, "target_modules": ["q_proj"]},
+                                 save_merged=False)])
+    out = run_recipe(load_config(TrainRecipe, recipe), progress=False)
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["final_model"] == str(out / "sft" / "adapter") and not (out / "sft" / "model").exists()
+
+
 def _shipped() -> list[Path]:
     return sorted((Path(str(resources.files("polyalign.recipes"))) / "train").glob("*.yaml"))
 

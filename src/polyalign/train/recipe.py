@@ -87,7 +87,9 @@ def run_recipe(recipe: TrainRecipe, *, resume: bool = False, overwrite: bool = F
                                resume=state == "resume", progress=progress, strategy=strategy)
         records.append(record)
         following = recipe.stages[index + 1] if index + 1 < len(recipe.stages) else None
-        if following is not None and following.continue_adapter:
+        if following is None:  # the last stage may keep only its adapter (LoRA with save_merged: false)
+            break
+        if following.continue_adapter:
             source = ModelSource(record["base"], adapter=str(stage_dir / record["adapter"]))
         else:
             source = ModelSource(str(stage_dir / record["model"]))
