@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from polyalign.infer.batching import AUTO, auto_batches
 from polyalign.infer.generate import eos_ids, length_batches, truncate_at_stop
 from polyalign.infer.lockstep import lockstep_decode
 from polyalign.infer.members import Member
@@ -27,17 +28,19 @@ __all__ = ["greedy_decode", "greedy_token_ids"]
 
 
 def greedy_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, encoded: Sequence[Sequence[int]], *,
-                     max_new_tokens: int, stop: Sequence[str] = (), batch_size: int | Sequence[Sequence[int]] = 8,
+                     max_new_tokens: int, stop: Sequence[str] = (), batch_size: int | str | Sequence[Sequence[int]] = AUTO,
                      on_batch: Callable[[int], None] | None = None) -> list[list[int]]:
     """Generated token ids (EOS kept, stop strings not cut) for already-tokenised prompts, in input order.
 
     Args:
-        batch_size: prompts per forward pass, or explicit batches of indices
-            (`polyalign.infer.batching.auto_batches`).
+        batch_size: prompts per forward pass, ``auto`` (the widest batches a memory budget allows,
+            `polyalign.infer.batching.auto_batches`) or explicit batches of indices.
     """
     member = Member("model", model, tokenizer)
     eos = eos_ids(model, tokenizer)
-    if isinstance(batch_size, int):
+    if batch_size == AUTO:
+        batches = auto_batches([len(e) for e in encoded], max_new_tokens=max_new_tokens, model=model)
+    elif isinstance(batch_size, int):
         batches = length_batches([len(e) for e in encoded], batch_size)
     else:
         batches = [list(b) for b in batch_size]
@@ -55,7 +58,7 @@ def greedy_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 
 
 def greedy_decode(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], *,
-                  max_new_tokens: int, stop: Sequence[str] = (), batch_size: int | Sequence[Sequence[int]] = 8,
+                  max_new_tokens: int, stop: Sequence[str] = (), batch_size: int | str | Sequence[Sequence[int]] = AUTO,
                   add_special_tokens: bool = True, on_batch: Callable[[int], None] | None = None) -> list[str]:
     """Greedy continuations of ``prompts`` (special tokens skipped, cut at the first stop string), in input order."""
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]

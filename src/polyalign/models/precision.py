@@ -12,11 +12,13 @@ checkpoint's own dtype (transformers' meaning), since GPU kernels handle every f
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["cpu_bf16_native", "resolve_dtype", "is_cpu"]
+__all__ = ["cpu_bf16_native", "resolve_dtype", "is_cpu", "training_autocast"]
 
 _FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -64,3 +66,17 @@ def resolve_dtype(dtype: str, device: str | dict | None = None) -> str:
     if dtype != "auto" or not is_cpu(device):
         return dtype
     return "bfloat16" if cpu_bf16_native() else "float32"
+
+
+def training_autocast(accelerator: Any) -> contextlib.AbstractContextManager:
+    """bf16 autocast for a training forward pass when the run asked for it on a native-bf16 CPU, else a no-op.
+
+    The weights, gradients and optimizer state stay fp32 (master weights); only the matrix multiplies
+    run in bf16. ``make_accelerator`` sets ``cpu_bf16_autocast`` for ``precision: auto`` on such CPUs
+    (accelerate's own CPU mixed precision is process-wide and cannot change between runs of one process).
+    """
+    if not getattr(accelerator, "cpu_bf16_autocast", False):
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)

@@ -60,11 +60,16 @@ def make_accelerator(precision: str) -> Any:
     import torch
     from accelerate import Accelerator
 
+    from polyalign.models.precision import cpu_bf16_native
+
     cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true", "yes")
+    original = precision
     if precision == "auto":
         precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
     try:
-        return Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not cuda)
+        accelerator = Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not cuda)
+        accelerator.cpu_bf16_autocast = original == "auto" and not cuda and cpu_bf16_native()  # models/precision.py
+        return accelerator
     except (RuntimeError, ValueError, ImportError) as err:  # e.g. FSDP without GPUs, DeepSpeed not installed
         first = " ".join(str(err).split())[:300]
         raise InputError(f"cannot set up accelerate for this launch ({type(err).__name__}: {first})") from None
