@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from polyalign.infer.batching import parse_batch_size
+
 EVAL_HELP = """\
 Evaluate a model on the multilingual benchmark suite (lm-eval task YAMLs shipped in polyalign, run
 through lm-eval's Python API with polyalign's backends). Writes OUT/results.json (metrics per task
@@ -68,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="first N examples of each language")
     parser.add_argument("--data-dir", metavar="DIR", help="benchmark data root")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: eval-out/<model name>)")
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
+    parser.add_argument("--batch-size", type=parse_batch_size, default="auto", help="prompts per forward pass, or auto (default: the widest batches a memory budget allows)")
     parser.add_argument("--max-new-tokens", type=int, help="generation limit (default: per task)")
     from polyalign.eval.prompts import PROMPT_MODES  # the variants are data of the prompt module
 
@@ -82,7 +84,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="multiple choice by option log-likelihood or by the letter in generated text "
                              "(default: xcsqa generate, mmlu/ceval loglik)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
+    parser.add_argument("--dtype", default="auto", help="auto (default: bf16 where the CPU computes it natively, else float32; the checkpoint's dtype on GPUs), float32, bfloat16, float16")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--lang-names", choices=["english", "paper"], default="english",
                         help="language names in translation prompts (paper = the iso639 names x-LLaMA used)")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from polyalign.cli.eval import add_proxy_arguments, proxy_settings
+from polyalign.infer.batching import parse_batch_size
 
 GENERATE_HELP = """\
 Generate continuations of ad-hoc prompts with any model backend and print them. Prompts come from
@@ -43,8 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--temperature", default="0", help="0 = greedy (default); above 0 samples")
     parser.add_argument("--top-p", default="1", help="nucleus sampling mass in (0, 1] (default 1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
+    parser.add_argument("--batch-size", type=parse_batch_size, default="auto", help="prompts per forward pass, or auto (default: the widest batches a memory budget allows)")
+    parser.add_argument("--dtype", default="auto", help="auto (default: bf16 where the CPU computes it natively, else float32; the checkpoint's dtype on GPUs), float32, bfloat16, float16")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--jsonl", action="store_true", help="print one JSON object per prompt: prompt, output")
     add_proxy_arguments(parser)
@@ -107,8 +108,8 @@ def _generate(args: argparse.Namespace) -> int:
     proxy["alpha"] = check_proxy_fields(args.backend, model=model, **proxy)
     if not model:
         raise InputError(f"backend {args.backend} needs --model")
-    if args.max_new_tokens < 1 or args.batch_size < 1:
-        raise InputError("--max-new-tokens and --batch-size must be at least 1")
+    if args.max_new_tokens < 1:
+        raise InputError("--max-new-tokens must be at least 1")
     sampling = Sampling(_number("--temperature", args.temperature), _number("--top-p", args.top_p), args.seed)
     sampling.validate()
     prompts = list(args.prompts) + read_prompts(args.file)

@@ -52,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port, printed)")
     parser.add_argument("--served-model-name", metavar="NAME", help="the model id clients send (default: --model)")
     parser.add_argument("--batch-size", type=int, default=8, help="requests per generate call (default 8)")
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
+    parser.add_argument("--dtype", default="auto", help="auto (default: bf16 where the CPU computes it natively, else float32; the checkpoint's dtype on GPUs), float32, bfloat16, float16")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-queue", type=int, default=32, help="waiting generations before 429 (default 32)")

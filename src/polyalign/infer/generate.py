@@ -79,12 +79,22 @@ def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
     return ids, mask
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped in batches of similar length, longest first (out-of-memory shows up at once)."""
+def length_batches(lengths: Sequence[int], batch_size: int | str) -> list[list[int]]:
+    """Indices grouped in batches of similar length, longest first (out-of-memory shows up at once).
+
+    ``auto`` needs a model to size batches (`polyalign.infer.batching.auto_batches`); callers without
+    one (the multi-model proxy loop) get `FALLBACK_BATCH`.
+    """
+    if batch_size == "auto":
+        batch_size = FALLBACK_BATCH
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+FALLBACK_BATCH = 8
+"""Batch width of ``auto`` where no model is at hand to size it."""
 
 
 def generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,

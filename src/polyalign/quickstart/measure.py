@@ -98,8 +98,9 @@ def reference_logprob(model: str, langs: list[str], limit: int, eval_data: Path,
     from polyalign.eval.docs import build_docs
     from polyalign.infer.loglik import encode_pair, loglikelihoods
     from polyalign.models.loading import load_model, load_tokenizer
+    from polyalign.models.precision import resolve_dtype
 
-    net, tokenizer = load_model(model), load_tokenizer(model)
+    net, tokenizer = load_model(model, dtype=resolve_dtype("auto")), load_tokenizer(model)
     out = {}
     for lang in langs:
         docs = build_docs("qtrans", f"{lang}-en", data_dir=eval_data, name_mode="paper")[:limit]
@@ -127,8 +128,9 @@ def generation_speed(model: str, langs: list[str], *, batch_size: int = 8, new_t
 
     from polyalign.infer.generate import generation_config
     from polyalign.models.loading import load_model, load_tokenizer
+    from polyalign.models.precision import resolve_dtype
 
-    net, tokenizer = load_model(model), load_tokenizer(model, padding_side="left")
+    net, tokenizer = load_model(model, dtype=resolve_dtype("auto")), load_tokenizer(model, padding_side="left")
     pools = [_questions("train", lang) for lang in langs]
     questions = [pools[i % len(pools)][i // len(pools)] for i in range(batch_size)]
     batch = tokenizer(questions, return_tensors="pt", padding=True)
