@@ -29,7 +29,7 @@ class BackendOptions:
     model: str | None = None
     """Zoo name, local folder or hub id (`polyalign.models.resolve_model`)."""
     batch_size: int = 8
-    dtype: str = "auto"
+    dtype: str = "float32"
     device: str = "cpu"
     seed: int = 0
     chat: bool = False
