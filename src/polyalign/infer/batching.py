@@ -1,7 +1,7 @@
 """Batch size ``auto``: the largest batches that fit a memory budget, over length-sorted requests.
 
 On a CPU a decode step multiplies every weight matrix once, whatever the batch, so tokens per second
-grow with the batch until the multiplies become compute-bound (docs/architecture.md, "Speed"). What
+grow with the batch until the multiplies become compute-bound (benchmarks/ceiling.py). What
 limits the batch is memory: the KV cache of every row (prompt plus new tokens) and the prefill's
 activations. Requests are sorted by length (longest first, so an out-of-memory error shows up at
 once) and each batch takes as many as fit, so batches of short prompts are wider.

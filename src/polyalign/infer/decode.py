@@ -1,6 +1,6 @@
 """The lean greedy decode loop: the model's own forward with its KV cache, no ``generate`` machinery.
 
-Profiling ``model.generate`` on a 2-core CPU (docs/architecture.md, "Speed") showed time going to
+Profiling ``model.generate`` on a 2-core CPU (benchmarks/ceiling.py) showed time going to
 work evaluation does not need: logits processors and warpers run on the full vocabulary every step,
 the stopping criteria decode every row every step, and rows that already finished keep being fed
 pad tokens through all layers until the longest row ends. This loop (the single-model case of

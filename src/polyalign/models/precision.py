@@ -1,8 +1,8 @@
 """Which floating-point format a model computes in: ``--dtype auto`` resolved for this machine.
 
 On a CPU, bf16 halves the bytes every matrix multiply streams, and CPUs with native bf16 dot
-products (AVX512_BF16, AMX) also compute it about twice as fast as fp32 (docs/architecture.md,
-"Speed"). Without native support PyTorch emulates bf16 through fp32 conversions, which is slower
+products (AVX512_BF16, AMX) also compute it about twice as fast as fp32 (measured by
+benchmarks/ceiling.py). Without native support PyTorch emulates bf16 through fp32 conversions, which is slower
 than fp32 itself, so ``auto`` means bf16 only where it is native. On GPUs ``auto`` keeps the
 checkpoint's own dtype (transformers' meaning), since GPU kernels handle every format natively.
 
