@@ -12,6 +12,7 @@ the top operators of one run of each are printed too.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     inside = [0.0, 0]
     forward = model.forward
 
+    @functools.wraps(forward)  # keeps forward's signature: the loops inspect it (cache name, logits_to_keep)
     def timed(*a, **kw):
         started = time.perf_counter()
         try:
