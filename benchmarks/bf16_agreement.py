@@ -59,14 +59,16 @@ def main(argv: list[str] | None = None) -> None:
         with path.open(encoding="utf-8") as handle:
             rows.append(next(csv.reader(handle)))
     pairs = [(f"Question: {r[0]}\nAnswer:", " " + option) for r in rows for option in r[1:5]]
-    picks = {}
-    for dtype, model in models.items():
+    picks: dict[str, list[str]] = {}
+    for dtype, model in models.items() if rows else ():
         scores = [s for s, _ in loglikelihoods(model, tokenizer, pairs)]
         picks[dtype] = ["ABCD"[max(range(4), key=lambda k: scores[4 * q + k])] for q in range(len(rows))]
     gold = [r[5].strip() for r in rows]
-    print(json.dumps({"part": "mmlu_loglik", "questions": len(rows),
-                      "same_pick": sum(a == b for a, b in zip(picks["float32"], picks["bfloat16"])) / len(rows),
-                      **{f"acc_{d}": sum(p == g for p, g in zip(picks[d], gold)) / len(rows) for d in picks}}), flush=True)
+    if rows:
+            print(json.dumps({"part": "mmlu_loglik", "questions": len(rows),
+                          "same_pick": sum(a == b for a, b in zip(picks["float32"], picks["bfloat16"])) / len(rows),
+                          **{f"acc_{d}": sum(p == g for p, g in zip(picks[d], gold)) / len(rows) for d in picks}}),
+              flush=True)
 
     prompts = mgsm_prompts(tokenizer, args.prompts)
     answers = [(MGSM / f"mgsm_{LANGS[i % len(LANGS)]}.tsv").read_text(encoding="utf-8").splitlines()[i // len(LANGS)]
