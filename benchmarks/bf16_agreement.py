@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         picks[dtype] = ["ABCD"[max(range(4), key=lambda k: scores[4 * q + k])] for q in range(len(rows))]
     gold = [r[5].strip() for r in rows]
     if rows:
-            print(json.dumps({"part": "mmlu_loglik", "questions": len(rows),
+        print(json.dumps({"part": "mmlu_loglik", "questions": len(rows),
                           "same_pick": sum(a == b for a, b in zip(picks["float32"], picks["bfloat16"])) / len(rows),
                           **{f"acc_{d}": sum(p == g for p, g in zip(picks[d], gold)) / len(rows) for d in picks}}),
               flush=True)
