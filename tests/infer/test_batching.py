@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from polyalign.infer.batching import AUTO, auto_batches, memory_budget, parse_batch_size, per_row_bytes
+from polyalign.infer.batching import AUTO, MAX_PADDING, MIN_BATCH, auto_batches, memory_budget, parse_batch_size, per_row_bytes
 from polyalign.infer.generate import FALLBACK_BATCH, length_batches
 from polyalign.models import load_model
 
@@ -32,13 +32,24 @@ def test_budget_bounds_the_batch_and_every_index_appears_once(model) -> None:
         longest = max(lengths[i] for i in batch)
         assert len(batch) * per_row_bytes(model, longest + 16, longest) <= 3 * row or len(batch) == 1
         assert [lengths[i] for i in batch] == sorted((lengths[i] for i in batch), reverse=True)
-    assert len(batches[0]) <= 3 and max(len(b) for b in batches) > 3  # short prompts share wider batches
+    assert len(batches[0]) <= 3
+
+
+def test_padding_limits_widening_beyond_the_minimum(model) -> None:
+    # 8 long prompts then 40 short ones: the long batch keeps the minimum width, the short ones share wide batches
+    lengths = [500] * 2 + [100] * 6 + [40] * 40
+    batches = auto_batches(lengths, max_new_tokens=16, model=model, budget_bytes=10**12)
+    assert [len(b) for b in batches] == [MIN_BATCH, 40]
+    uneven = [100 - k for k in range(40)]
+    for batch in auto_batches(uneven, max_new_tokens=16, model=model, budget_bytes=10**12):
+        real = sum(uneven[i] for i in batch)
+        assert len(batch) == MIN_BATCH or max(uneven[i] for i in batch) * len(batch) <= MAX_PADDING * real
 
 
 def test_more_memory_fewer_batches_up_to_the_cap(model) -> None:
     lengths = list(range(1, 200))
     small = auto_batches(lengths, max_new_tokens=8, model=model, budget_bytes=per_row_bytes(model, 220) * 4)
-    large = auto_batches(lengths, max_new_tokens=8, model=model, budget_bytes=10**12, max_batch=50)
+    large = auto_batches([100] * 120, max_new_tokens=8, model=model, budget_bytes=10**12, max_batch=50)
     assert len(large) < len(small) and max(len(b) for b in large) == 50
 
 
