@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
+    from polyalign.infer.batching import auto_batches
     from polyalign.infer.decode import greedy_decode
     from polyalign.infer.generate import generate
     from polyalign.infer.loglik import encode_pair, loglikelihoods, loglikelihoods_per_pair
@@ -183,7 +184,9 @@ def main(argv: list[str] | None = None) -> None:
                 texts = fn(models[dtype], tokenizer, prompts, max_new_tokens=args.new_tokens, batch_size=batch,
                            add_special_tokens=False)
                 seconds, wall = clock.stop()
-                chosen = min(args.prompts, 64) if batch == "auto" else batch  # auto: widest that fits (≤ 64)
+                chosen = batch if batch != "auto" else round(statistics.mean(len(b) for b in auto_batches(
+                    [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts],
+                    max_new_tokens=args.new_tokens, model=models[dtype])))  # mean width of the batches auto chose
                 return count(texts) / seconds, {"dtype": dtype, "batch": chosen, "engine": fn.__name__,
                                                 "tokens": count(texts), "wall_tok_s": round(count(texts) / wall, 1)}
             return go
