@@ -9,7 +9,7 @@ once) and each batch takes as many as fit, so batches of short prompts are wider
 Padding limits the width too: a batch is padded to its longest prompt, and the prefill of the padding
 costs as much as real tokens. Measured on SmolLM2-135M with MGSM prompts in 8 languages (Bengali and
 Thai prompts are 3-7x longer than English ones in its byte-level vocabulary), one batch of 16 spent
-2.9x its real prompt tokens on prefill and decoded 0.64x as fast as batches of 8 in fp32. So a batch
+2.9x its real prompt tokens on prefill and decoded 0.65x as fast as batches of 8 in fp32 (medians of 3). So a batch
 takes at least `MIN_BATCH` requests (the previous fixed default), and more only while its padded
 tokens stay within `MAX_PADDING` times its real ones.
 
