@@ -6,17 +6,29 @@ import argparse
 
 from polyalign.errors import InputError
 from polyalign.infer.backends.options import BackendOptions, ProxyOptions
+from polyalign.infer.batching import parse_batch_size
 
 __all__ = ["add_backend_arguments", "backend_options"]
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser, *, model_help: str, backend_help: str,
-                          batch_help: str = "prompts per forward pass (default 8)") -> None:
-    """Add --model, --backend, --batch-size, --dtype, --device, --seed and the proxy backend's group."""
+                          batch_help: str | None = None, auto_batch: bool = True) -> None:
+    """Add --model, --backend, --batch-size, --dtype, --device, --seed and the proxy backend's group.
+
+    ``auto_batch``: ``--batch-size`` defaults to ``auto`` (the widest batches a memory budget allows
+    over length-sorted prompts, `polyalign.infer.batching`); False keeps a fixed default of 8 (serve
+    batches requests as they arrive).
+    """
     parser.add_argument("--model", help=model_help)
     parser.add_argument("--backend", default="hf", help=backend_help)
-    parser.add_argument("--batch-size", type=int, default=8, help=batch_help)
-    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16, auto")
+    if auto_batch:
+        parser.add_argument("--batch-size", type=parse_batch_size, default="auto",
+                            help=batch_help or "prompts per forward pass, or auto (default)")
+    else:
+        parser.add_argument("--batch-size", type=int, default=8, help=batch_help or "prompts per forward pass (default 8)")
+    parser.add_argument("--dtype", default="auto",
+                        help="auto (default: bf16 where the CPU computes it natively, else float32; the checkpoint's "
+                             "dtype on GPUs), float32, bfloat16, float16")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     parser.add_argument("--seed", type=int, default=0)
     group = parser.add_argument_group("proxy backend (--backend proxy)")

@@ -99,7 +99,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     al.add_argument("--plot-layer", type=int, help="layer of the PCA figure (default: best mean retrieval)")
     al.add_argument("--batch-size", type=int, default=16, help="sentences per forward pass (default 16)")
     al.add_argument("--max-length", type=int, default=512, help="truncate inputs to N tokens (default 512)")
-    al.add_argument("--dtype", default="float32", help="model dtype (default float32)")
+    al.add_argument("--dtype", default="auto", help="model dtype (default auto: bf16 where the CPU computes it natively)")
     al.add_argument("--out", required=True, help="output folder")
     al.set_defaults(func=_alignment)
 
@@ -123,7 +123,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pp.add_argument("--stride", type=int, help="sliding-window step (default max-length / 2)")
     pp.add_argument("--truncate", action="store_true", help="score only the first max-length tokens")
     pp.add_argument("--bos-context", action="store_true", help="prepend BOS/EOS so the first token is scored")
-    pp.add_argument("--dtype", default="float32", help="model dtype (default float32)")
+    pp.add_argument("--dtype", default="auto", help="model dtype (default auto: bf16 where the CPU computes it natively)")
     pp.add_argument("--out", required=True, help="output folder")
     pp.set_defaults(func=_perplexity)
 

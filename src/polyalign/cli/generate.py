@@ -101,8 +101,8 @@ def _generate(args: argparse.Namespace) -> int:
                          "stored predictions")
     if not model:
         raise InputError(f"backend {args.backend} needs --model")
-    if args.max_new_tokens < 1 or args.batch_size < 1:
-        raise InputError("--max-new-tokens and --batch-size must be at least 1")
+    if args.max_new_tokens < 1:
+        raise InputError("--max-new-tokens must be at least 1")
     sampling = Sampling(_number("--temperature", args.temperature), _number("--top-p", args.top_p), args.seed)
     sampling.validate()
     options = dataclasses.replace(options, temperature=sampling.temperature, top_p=sampling.top_p)

@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", metavar="DIR", help="samples folder (or file) with the responses to judge")
     add_backend_arguments(parser, model_help="generate the responses first with this model",
                           backend_help="backend generating the responses (default hf)",
-                          batch_help="prompts per forward pass of local models (default 8)")
+                          batch_help="prompts per forward pass of local models (default 8)", auto_batch=False)
     parser.add_argument("--instructions", metavar="SET", help="open-ended set to generate responses for (with --model)")
     parser.add_argument("--judge", required=True, metavar="URL_OR_MODEL", help="endpoint base URL or local model")
     parser.add_argument("--judge-model", metavar="NAME", help="model name at the endpoint")

@@ -46,7 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_backend_arguments(parser, model_help="zoo name, local model folder or hub id (proxy: the large base, or --base)",
                           backend_help="hf (default), vllm, proxy, or a registered backend",
-                          batch_help="requests per generate call (default 8)")
+                          batch_help="requests per generate call (default 8)", auto_batch=False)
     parser.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                         help="any backend option field (repeatable)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

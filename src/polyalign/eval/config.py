@@ -34,8 +34,8 @@ class EvalConfig:
     """First N examples of each language, in source order."""
     data_dir: str | None = None
     """Benchmark data root (upstream file names in a folder per task)."""
-    batch_size: int = 8
-    """Prompts per forward pass (moves greedy results slightly: recorded)."""
+    batch_size: int | str = "auto"
+    """Prompts per forward pass, or auto (widest batches a memory budget allows; moves greedy results slightly: recorded)."""
     max_new_tokens: int | None = None
     """Generation limit; None = each task's own (600 mGSM, 300 mSVAMP, ...)."""
     prompt: str | None = None
@@ -46,8 +46,8 @@ class EvalConfig:
     """Multiple choice: ``loglik`` or ``generate``; None = each task's default."""
     seed: int = 0
     """Random seed (decoding is greedy; recorded for provenance)."""
-    dtype: str = "float32"
-    """Model dtype: float32, bfloat16, float16 or auto."""
+    dtype: str = "auto"
+    """Model dtype: auto (bf16 where the CPU computes it natively, else float32), float32, bfloat16, float16."""
     device: str = "cpu"
     """``cpu``, ``cuda``, ``auto`` (device_map) ..."""
     name_mode: str = "english"
@@ -60,8 +60,8 @@ class EvalConfig:
     def validate(self) -> None:
         if not self.tasks:
             raise InputError("no task given (--tasks mgsm,xquad,...)")
-        if self.batch_size < 1:
-            raise InputError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.batch_size != "auto" and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise InputError(f"--batch-size must be at least 1 or auto, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"--limit must be at least 1, got {self.limit}")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:

@@ -149,7 +149,8 @@ def _run_item(item: PlanItem, task: Any, docs: list[dict[str, Any]], backend: An
               out: Path, cfg: EvalConfig) -> None:
     path = samples_path(out, item.task, item.lang)
     done = read_samples(path)
-    chunk = -(-CHUNK // cfg.batch_size) * cfg.batch_size
+    width = cfg.batch_size if isinstance(cfg.batch_size, int) else 1  # auto batches within each chunk
+    chunk = -(-CHUNK // width) * width
     for start in range(0, len(docs), chunk):
         part = docs[start:start + chunk]
         if all(d["id"] in done for d in part):

@@ -79,12 +79,22 @@ def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
     return ids, mask
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped in batches of similar length, longest first (out-of-memory shows up at once)."""
+def length_batches(lengths: Sequence[int], batch_size: int | str) -> list[list[int]]:
+    """Indices grouped in batches of similar length, longest first (out-of-memory shows up at once).
+
+    ``auto`` needs a model to size batches (`polyalign.infer.batching.auto_batches`); callers without
+    one (the multi-model proxy loop) get `FALLBACK_BATCH`.
+    """
+    if batch_size == "auto":
+        batch_size = FALLBACK_BATCH
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+FALLBACK_BATCH = 8
+"""Batch width of ``auto`` where no model is at hand to size it."""
 
 
 def generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
@@ -113,7 +123,7 @@ def _stopping(tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], prompt_le
 
 
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], *,
-             max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8,
+             max_new_tokens: int, stop: Sequence[str] = (), batch_size: int | str = 8,
              add_special_tokens: bool = True, on_batch: Callable[[int], None] | None = None,
              temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None) -> list[str]:
     """Greedy (or sampled) continuations of ``prompts``, in input order.
@@ -124,7 +134,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
         prompts: the full prompt strings.
         max_new_tokens: generation limit per prompt.
         stop: strings that end a continuation (cut from the result); EOS always ends it.
-        batch_size: prompts per forward pass.
+        batch_size: prompts per forward pass, or ``auto`` (`polyalign.infer.batching.auto_batches`).
         add_special_tokens: let the tokenizer add BOS etc.; False for text already rendered by a chat
             template (which contains them).
         on_batch: called with the number of prompts finished after each batch (progress bars).
@@ -138,7 +148,12 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     import torch
 
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
-    batches = length_batches([len(e) for e in encoded], batch_size)
+    if batch_size == "auto":
+        from polyalign.infer.batching import auto_batches
+
+        batches = auto_batches([len(e) for e in encoded], max_new_tokens=max_new_tokens, model=model)
+    else:
+        batches = length_batches([len(e) for e in encoded], int(batch_size))
     config = generation_config(model, tokenizer, max_new_tokens, temperature, top_p)
     if temperature > 0 and seed is not None:
         torch.manual_seed(seed)

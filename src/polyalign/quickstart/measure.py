@@ -65,7 +65,7 @@ def write_starter_layouts(out: Path, langs: list[str], sizes: Sizes) -> dict[str
 
 
 def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_data: Path, *,
-                  batch_size: int = 8) -> dict[str, dict[str, float | None]]:
+                  batch_size: int | str = "auto") -> dict[str, dict[str, float | None]]:
     """Every per-language measurement but retrieval; evaluation outputs go to ``out/<task>``.
 
     The model is loaded once (one ``hf`` backend) and serves both evaluations and the reference
@@ -76,7 +76,7 @@ def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_da
     from polyalign.eval.config import EvalConfig
     from polyalign.eval.runner import run_eval
 
-    backend = HFBackend(BackendOptions(model=model, batch_size=batch_size))
+    backend = HFBackend(BackendOptions(model=model, batch_size=batch_size, dtype="auto"))
     directions = [f"{lang}-en" for lang in langs]
     translate = run_eval(EvalConfig(tasks=["qtrans"], out=str(out / "qtrans"), model=model, langs=directions,
                                     data_dir=str(eval_data), limit=sizes.translate, name_mode="paper",
@@ -102,7 +102,7 @@ def _percent(value: Any) -> float | None:
 
 
 def reference_logprob(net: Any, tokenizer: Any, langs: list[str], limit: int, eval_data: Path, *,
-                      batch_size: int = 8) -> dict[str, float]:
+                      batch_size: int | str = "auto") -> dict[str, float]:
     """Mean per-token log-probability of the reference English question given the stage-I prompt.
 
     Args:
@@ -129,30 +129,27 @@ def generation_speed(model: str, langs: list[str], *, batch_size: int = 8, new_t
 
     Generation dominates the quickstart, so this one number sizes the run (`plan.sizes_for`). A
     batch of ``batch_size`` starter training questions (the measurements' batch size), taken in turn
-    from ``langs``, decodes exactly ``new_tokens`` tokens each after a short warm-up; the best of
+    from ``langs``, decodes up to ``new_tokens`` tokens each (tokens made are counted) after a short warm-up; the best of
     ``repeats`` runs is kept, the least disturbed by other work on the machine. About 20 s for
     SmolLM2-135M and the 8 default languages on 2 CPU cores.
     """
     import time
 
-    import torch
-
-    from polyalign.infer.generate import generation_config
+    from polyalign.infer.decode import greedy_token_ids
     from polyalign.models.loading import load_model, load_tokenizer
+    from polyalign.models.precision import resolve_dtype
 
-    net, tokenizer = load_model(model), load_tokenizer(model, padding_side="left")
+    net, tokenizer = load_model(model, dtype=resolve_dtype("auto")), load_tokenizer(model, padding_side="left")
     pools = [_questions("train", lang) for lang in langs]
     questions = [pools[i % len(pools)][i // len(pools)] for i in range(batch_size)]
-    batch = tokenizer(questions, return_tensors="pt", padding=True)
-    config = generation_config(net, tokenizer, new_tokens)  # the measurements' own greedy decoding
-    config.min_new_tokens = new_tokens  # every row decodes exactly new_tokens tokens
+    encoded = [tokenizer(q)["input_ids"] for q in questions]
     best = 0.0
-    with torch.no_grad():
-        net.generate(**batch, max_new_tokens=2)  # warm-up: first-call allocations
-        for _ in range(repeats):
-            started = time.perf_counter()
-            net.generate(**batch, generation_config=config)
-            best = max(best, batch_size * new_tokens / (time.perf_counter() - started))
+    greedy_token_ids(net, tokenizer, encoded, max_new_tokens=2, batch_size=batch_size)  # warm-up: allocations
+    for _ in range(repeats):  # the measurements' own greedy decoding (lean loop, --dtype auto)
+        started = time.perf_counter()
+        made = sum(len(row) for row in greedy_token_ids(net, tokenizer, encoded, max_new_tokens=new_tokens,
+                                                        batch_size=batch_size))
+        best = max(best, made / (time.perf_counter() - started))
     del net
     return best
 

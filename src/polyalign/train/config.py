@@ -140,7 +140,7 @@ class TrainRecipe:
     model_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     """Dtype the weights are loaded in (float32 master weights for full fine-tuning; bfloat16 for LoRA on GPUs)."""
     precision: Precision = "auto"
-    """Compute precision: auto = bf16 autocast on GPUs that support it, else fp32 (papers: bf16)."""
+    """Compute precision: auto = bf16 autocast where the GPU or CPU computes bf16 natively, else fp32 (papers: bf16)."""
     packing: bool = True
     """Packed batches: examples back to back in rows of ≤ max_length tokens, positions restarting per example."""
     attn_implementation: str | None = None

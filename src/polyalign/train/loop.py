@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from polyalign.errors import InputError
+from polyalign.models.precision import training_autocast
 from polyalign.train.batching import epoch_steps, plan_step, steps_per_epoch
 from polyalign.train.collate import MicroBatch, collate_packed, collate_padded, empty_batch
 from polyalign.train.data import TokenizedData
@@ -133,7 +134,8 @@ def train_step(accelerator: Any, state: LoopState, step: int) -> dict[str, Any]:
     for indices in plan.micro_batches:
         batch = make_batch(data, indices, packing=b.packing, pad_id=b.pad_id, capacity=b.capacity).to(accelerator.device)
         with accelerator.accumulate(model):
-            loss_sum = summed_loss(model, batch)
+            with training_autocast(accelerator):  # bf16 compute, fp32 master weights (CPU, native bf16)
+                loss_sum = summed_loss(model, batch)
             accelerator.backward(loss_sum * scale)
         local += loss_sum.detach().double()
     loss = accelerator.reduce(local, reduction="sum").item() / plan.target_tokens

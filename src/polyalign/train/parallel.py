@@ -63,7 +63,10 @@ def make_accelerator(precision: str, strategy: str | None = None, *, max_grad_no
     import torch
     from accelerate import Accelerator
 
+    from polyalign.models.precision import cpu_bf16_native
+
     cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true", "yes")
+    requested = precision
     if precision == "auto":
         precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
     kwargs: dict[str, Any] = {}
@@ -84,7 +87,11 @@ def make_accelerator(precision: str, strategy: str | None = None, *, max_grad_no
             PartialState(cpu=False, backend="gloo")
             use_cpu = False
     try:
-        return Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=use_cpu, **kwargs)
+        accelerator = Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=use_cpu, **kwargs)
+        # bf16 autocast with fp32 master weights where the CPU computes bf16 natively (models/precision.py);
+        # accelerate's own CPU bf16 setting would apply to the whole process
+        accelerator.cpu_bf16_autocast = requested == "auto" and not cuda and cpu_bf16_native()
+        return accelerator
     except (RuntimeError, ValueError, ImportError) as err:  # e.g. FSDP without GPUs, DeepSpeed not installed
         first = " ".join(str(err).split())[:300]
         raise InputError(f"cannot set up accelerate for this launch ({type(err).__name__}: {first})") from None

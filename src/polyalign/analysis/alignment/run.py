@@ -35,6 +35,7 @@ def analyze_alignment(cfg: AlignmentConfig) -> dict[str, Any]:
         The JSON-ready results (also written to ``alignment.json``).
     """
     from polyalign.models.loading import load_model, load_tokenizer
+    from polyalign.models.precision import resolve_dtype
 
     cfg.validate()
     sets = load_parallel(cfg.parallel, pivot=cfg.pivot, langs=cfg.langs, limit=cfg.limit)
@@ -43,7 +44,7 @@ def analyze_alignment(cfg: AlignmentConfig) -> dict[str, Any]:
     results = []
     for name, label in zip(names, labels):
         log.info("alignment: capturing %d languages with %s", len(sets), name)
-        model = load_model(name, dtype=cfg.dtype)
+        model = load_model(name, dtype=resolve_dtype(cfg.dtype))
         tokenizer = load_tokenizer(name)
         if results and cfg.layers is None and num_layers(model) != results[0].num_layers:
             raise InputError(f"--compare-model has {num_layers(model)} layers, --model {results[0].num_layers}: "

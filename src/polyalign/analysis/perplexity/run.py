@@ -111,12 +111,13 @@ def aggregate(scores: list[TextNLL]) -> dict[str, Any]:
 def analyze_perplexity(cfg: PerplexityConfig) -> dict[str, Any]:
     """Score every language with every model; write perplexity.json/.md, a figure and the manifest."""
     from polyalign.models.loading import load_model, load_tokenizer
+    from polyalign.models.precision import resolve_dtype
 
     cfg.validate()
     docs = read_documents(cfg.texts, cfg.langs, cfg.limit)
     results: dict[str, dict[str, Any]] = {}
     for name in cfg.models:
-        model, tokenizer = load_model(name, dtype=cfg.dtype), load_tokenizer(name)
+        model, tokenizer = load_model(name, dtype=resolve_dtype(cfg.dtype)), load_tokenizer(name)
         results[name] = {lang: aggregate(document_nll(model, tokenizer, texts, max_length=cfg.max_length,
                                                       stride=cfg.stride, truncate=cfg.truncate,
                                                       bos_context=cfg.bos_context))

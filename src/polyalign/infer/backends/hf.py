@@ -10,6 +10,8 @@ from polyalign.infer import generate, loglikelihoods
 from polyalign.infer.backends.base import ChatTemplate, GenRequest
 from polyalign.infer.backends.options import BackendOptions
 from polyalign.provenance import model_fingerprint
+from polyalign.infer.decode import greedy_decode
+from polyalign.models.precision import resolve_dtype
 
 __all__ = ["HFBackend"]
 
@@ -33,7 +35,8 @@ class HFBackend:
         self.path = resolve_model(options.model)
         self.tokenizer = load_tokenizer(options.model, padding_side="left")
         device_map = None if options.device == "cpu" else options.device
-        self.model = load_model(options.model, dtype=options.dtype, device_map=device_map)
+        self.dtype = resolve_dtype(options.dtype, device_map)  # auto on CPU: bf16 where native (models/precision.py)
+        self.model = load_model(options.model, dtype=self.dtype, device_map=device_map)
 
     def generate(self, requests: Sequence[GenRequest]) -> list[str | None]:
         outputs: list[str | None] = [None] * len(requests)
@@ -41,10 +44,14 @@ class HFBackend:
         for i, request in enumerate(requests):
             groups.setdefault((request.until, request.max_new_tokens), []).append(i)
         for (until, max_new), members in groups.items():
-            texts = generate(self.model, self.tokenizer, [requests[i].prompt for i in members],
-                             max_new_tokens=max_new, stop=until, batch_size=self.options.batch_size,
-                             add_special_tokens=not self.options.chat, temperature=self.options.temperature,
-                             top_p=self.options.top_p, seed=self.options.seed)
+            prompts = [requests[i].prompt for i in members]
+            if self.options.temperature > 0:
+                texts = generate(self.model, self.tokenizer, prompts, max_new_tokens=max_new, stop=until,
+                                 batch_size=self.options.batch_size, add_special_tokens=not self.options.chat,
+                                 temperature=self.options.temperature, top_p=self.options.top_p, seed=self.options.seed)
+            else:  # greedy: the lean loop, same outputs as generate, less per-step work (infer/decode.py)
+                texts = greedy_decode(self.model, self.tokenizer, prompts, max_new_tokens=max_new, stop=until,
+                                      batch_size=self.options.batch_size, add_special_tokens=not self.options.chat)
             for i, text in zip(members, texts):
                 outputs[i] = text
         return outputs
@@ -66,5 +73,5 @@ class HFBackend:
 
     def provenance(self) -> dict[str, Any]:
         return {"model": self.options.model, "model_path": self.path, "model_sha256": model_fingerprint(self.path),
-                "dtype": self.options.dtype, "device": self.options.device, "batch_size": self.options.batch_size,
+                "dtype": self.dtype, "dtype_requested": self.options.dtype, "device": self.options.device, "batch_size": self.options.batch_size,
                 "model_class": type(self.model).__name__, "padding_side": "left"}
