@@ -6,8 +6,6 @@ import argparse
 
 from polyalign.cli._backend_args import add_backend_arguments, backend_options
 
-from polyalign.infer.batching import parse_batch_size
-
 EVAL_HELP = """\
 Evaluate a model on the multilingual benchmark suite (lm-eval task YAMLs shipped in polyalign, run
 through lm-eval's Python API with polyalign's backends). Writes OUT/results.json (metrics per task
