@@ -62,9 +62,11 @@ def test_cli_helper_builds_one_checked_options_object():
     options = backend_options(_parse("--backend", "proxy", "--base", "L", "--expert", "E", "--anti-expert", "A",
                                      "--alpha", "0.5", "--anti-expert-format", "chat", "--small-dtype", "bfloat16",
                                      "--batch-size", "2"), chat=True)
-    assert options == BackendOptions(model="L", batch_size=2, chat=True, proxy=ProxyOptions(
+    assert options == BackendOptions(model="L", batch_size=2, dtype="auto", chat=True, proxy=ProxyOptions(
         expert="E", anti_expert="A", alpha=0.5, prompt_formats=("plain", "plain", "chat"), small_dtype="bfloat16"))
-    assert backend_options(_parse("--model", "M", "--seed", "3")) == BackendOptions(model="M", seed=3)
+    # the CLI's defaults: batch size and dtype auto (resolved by the backend: polyalign.models.precision)
+    assert backend_options(_parse("--model", "M", "--seed", "3")) == BackendOptions(model="M", seed=3,
+                                                                                    batch_size="auto", dtype="auto")
 
 
 @pytest.mark.parametrize("argv,message", [
