@@ -34,8 +34,8 @@ __all__ = ["run_quickstart", "STATE_FILE", "STEP_WEIGHTS"]
 log = logging.getLogger(__name__)
 
 STATE_FILE = "quickstart.json"
-STEP_WEIGHTS = {"model": 3, "data": 1, "experiment": 72, "panel": 16, "align": 6, "comparison": 1, "report": 1}
-"""Share of the run each step took in a measured 2-core run (plan.REFERENCE_STEP_SECONDS); drives the ETA."""
+STEP_WEIGHTS = {"model": 3, "data": 1, "experiment": 76, "panel": 14, "align": 5, "comparison": 1, "report": 1}
+"""Share of the run each step takes at the reference sizes (`plan.REFERENCE_STEP_SECONDS`); drives the ETA."""
 
 
 class _OnlyChrf(logging.Filter):

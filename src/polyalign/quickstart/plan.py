@@ -29,11 +29,19 @@ MIN_TEST_DEFAULT = 40
 REFERENCE_TOKENS_PER_SECOND = 55.0
 """Generation speed (`measure.generation_speed`) at which the reference sizes fill the default budget.
 
-Measured on a 2-core machine shared with other jobs (so an upper bound of the time): see
-`REFERENCE_STEP_SECONDS` for the per-step times the reference sizes were derived from.
+Kept from the single-task quickstart's calibration (a 2-core machine, probe 41.4 tokens/s). The
+experiment's step costs were re-measured on a run of ``--budget-minutes 3 --langs de,zh`` on a 2-core
+machine shared with other jobs (probe 3.6 tokens/s, so ~15× below the reference; every time below is
+inflated by that sharing): the base arm answered 24 arith items in 241 s (it runs to the 48-token
+limit), a trained arm in 112 s, QAlign's build (16 stage-I pairs + 16 stage-II examples) took 25 s,
+the panel (4 translations per language, 2 models) 193 s, alignment 59 s. Scaled to the reference
+speed, that is ~0.67 s per base item and ~0.31 s per trained-arm item; `REFERENCE_STEP_SECONDS` is
+that extrapolation to the reference sizes, not a measured default run.
 """
-REFERENCE_STEP_SECONDS = {"model": 25, "experiment": 600, "panel": 150, "align": 50, "comparison": 5, "report": 5}
-"""Seconds per step at the reference sizes and speed (8 languages); they sum to ~14 minutes."""
+REFERENCE_STEP_SECONDS = {"model": 25, "experiment": 700, "panel": 130, "align": 50, "comparison": 5, "report": 5}
+"""Seconds per step at the reference sizes and speed (8 languages), extrapolated as above: the experiment
+= 9 × 40 items × (0.67 + 2 × 0.31) s ≈ 460 s of evaluation + ~230 s of LoRA training (560 examples of
+~70 tokens at ~170 tokens/s); ~15 minutes in all."""
 SPEED_LIMITS = (0.25, 4.0)
 """A probe outside these multiples of the reference is clamped (a GPU does not make the data longer)."""
 
