@@ -23,8 +23,9 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow
 
-# The main job: measure the embedded SmolLM2 in 8 languages, align it (QAlign stage I), measure
-# again, write quickstart-out/report.html (~15 min on 2 CPU cores; rerun to resume).
+# The main job: the CPU QAlign experiment on the embedded SmolLM2 (base vs MonoReason vs QAlign on
+# the arith task in English + 8 languages), prints the three-arm table with CIs and writes
+# quickstart-out/report.html (~15 min on 2 CPU cores; rerun to resume).
 quickstart: install
 	$(VENV)/bin/polyalign quickstart
 

@@ -7,8 +7,6 @@ same numbers mean elsewhere:
   chrF++ and the share of translations in English;
 * the log-likelihood of the reference English question under the same prompt, per token — the
   training objective of stage I, measured on held-apart questions (`polyalign.infer.loglik`);
-* ``polyalign eval --tasks starter --prompt chat`` (answering the question with the chat template):
-  accuracy and the share of answers in the question's language;
 * ``polyalign analyze alignment`` (run once after training on both models): retrieval of the
   parallel English question from hidden states, centred, averaged over layers.
 """
@@ -36,39 +34,30 @@ def _questions(split: str, lang: str) -> list[str]:
 def write_starter_layouts(out: Path, langs: list[str], sizes: Sizes) -> dict[str, Path]:
     """Write the starter questions in the layouts the engines read; returns the folders.
 
-    * ``pairs/<x>-en/train.<x|en>``: the first ``sizes.train`` training pairs (QAlign layout, read by
-      the ``qalign-stage1`` data recipe);
     * ``eval-data/qtrans/<x>-en/test.<x|en>``: every held-apart pair (the ``qtrans`` task's layout);
-    * ``eval-data/starter/test.<lang>.tsv``: the held-apart questions with answers (``starter`` task);
     * ``align/test.<lang>``: held-apart questions, one per line, for the alignment analysis.
     """
-    folders = {"pairs": out / "pairs", "eval_data": out / "eval-data", "align": out / "align"}
-    english = {split: _questions(split, "en") for split in ("train", "test")}
+    folders = {"eval_data": out / "eval-data", "align": out / "align"}
+    english = _questions("test", "en")
     (folders["align"]).mkdir(parents=True, exist_ok=True)
-    (folders["eval_data"] / "starter").mkdir(parents=True, exist_ok=True)
-    for lang in ["en", *langs]:
-        source = (STARTER_DIR / f"test.{lang}.tsv").read_text(encoding="utf-8")
-        (folders["eval_data"] / "starter" / f"test.{lang}.tsv").write_text(source, encoding="utf-8")
-    (folders["align"] / "test.en").write_text("\n".join(english["test"][:sizes.align]) + "\n", encoding="utf-8")
+    (folders["align"] / "test.en").write_text("\n".join(english[:sizes.align]) + "\n", encoding="utf-8")
     for lang in langs:
-        train, test = _questions("train", lang), _questions("test", lang)
-        if len(train) != len(english["train"]) or len(test) != len(english["test"]):
+        test = _questions("test", lang)
+        if len(test) != len(english):
             raise RuntimeError(f"starter data: {lang} and en differ in length")  # a packaging bug, not input
-        for folder, name, x_side, en_side in (
-                (folders["pairs"] / f"{lang}-en", "train", train[:sizes.train], english["train"][:sizes.train]),
-                (folders["eval_data"] / "qtrans" / f"{lang}-en", "test", test, english["test"])):
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.{lang}").write_text("\n".join(x_side) + "\n", encoding="utf-8")
-            (folder / f"{name}.en").write_text("\n".join(en_side) + "\n", encoding="utf-8")
+        folder = folders["eval_data"] / "qtrans" / f"{lang}-en"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"test.{lang}").write_text("\n".join(test) + "\n", encoding="utf-8")
+        (folder / "test.en").write_text("\n".join(english) + "\n", encoding="utf-8")
         (folders["align"] / f"test.{lang}").write_text("\n".join(test[:sizes.align]) + "\n", encoding="utf-8")
     return folders
 
 
 def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_data: Path, *,
                   batch_size: int | str = "auto") -> dict[str, dict[str, float | None]]:
-    """Every per-language measurement but retrieval; evaluation outputs go to ``out/<task>``.
+    """The stage-I panel's measurements but retrieval; the translations go to ``out/qtrans``.
 
-    The model is loaded once (one ``hf`` backend) and serves both evaluations and the reference
+    The model is loaded once (one ``hf`` backend) and serves the translations and the reference
     log-likelihoods.
     """
     from polyalign.infer.backends import BackendOptions
@@ -81,9 +70,6 @@ def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_da
     translate = run_eval(EvalConfig(tasks=["qtrans"], out=str(out / "qtrans"), model=model, langs=directions,
                                     data_dir=str(eval_data), limit=sizes.translate, name_mode="paper",
                                     batch_size=batch_size, max_new_tokens=64), backend=backend)["results"]["qtrans"]
-    answer = run_eval(EvalConfig(tasks=["starter"], out=str(out / "starter"), model=model, langs=["en", *langs],
-                                 data_dir=str(eval_data), limit=sizes.answer, prompt="chat", batch_size=batch_size,
-                                 max_new_tokens=128), backend=backend)["results"]["starter"]
     logprob = reference_logprob(backend.model, backend.tokenizer, langs, sizes.loglik, eval_data,
                                 batch_size=batch_size)
     del backend
@@ -91,9 +77,7 @@ def measure_model(model: str, out: Path, langs: list[str], sizes: Sizes, eval_da
     for lang in ["en", *langs]:
         row = translate.get(f"{lang}-en", {})
         metrics[lang] = {"chrf": row.get("chrf++"), "ref_logprob": logprob.get(lang),
-                         "translation_in_english": _percent(row.get("lang_match")),
-                         "answer_lang_match": _percent(answer[lang].get("lang_match")),
-                         "acc": _percent(answer[lang].get("acc"))}
+                         "translation_in_english": _percent(row.get("lang_match"))}
     return metrics
 
 

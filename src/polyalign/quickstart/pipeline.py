@@ -1,17 +1,17 @@
-"""`polyalign quickstart`: measure an English-centric model, align it (QAlign stage I), measure again.
+"""`polyalign quickstart`: the CPU QAlign experiment (base / MonoReason / QAlign) on the embedded model.
 
 Steps, each recorded in ``OUT/quickstart.json`` as it finishes, so that rerunning the same command
-after an interruption skips what is done (and training resumes from its last checkpoint):
+after an interruption skips what is done (the experiment itself resumes: training from its
+checkpoints, evaluation from its samples):
 
-1. ``model``   pull / resolve the model (its tokenizer must have a chat template), measure its
-   generation speed on this machine and size the run (`polyalign.quickstart.plan.sizes_for`);
-2. ``data``    lay the starter data out for the engines (`polyalign.quickstart.measure`);
-3. ``before``  measure the base model;
-4. ``train``   build the stage-I mixture (recipe ``qalign-stage1``) and train (recipe
-   ``qalign-stage1-smollm2-lora`` unless told otherwise);
-5. ``after``   measure the aligned model;
-6. ``align``   layer-wise retrieval of parallel questions in both models;
-7. ``report``  ``OUT/report.html``.
+1. ``model``       pull / resolve the model, measure its generation speed on this machine and size the
+   run (`polyalign.quickstart.plan.sizes_for`);
+2. ``data``        lay the starter questions out for the stage-I panel (`polyalign.quickstart.measure`);
+3. ``experiment``  run ``qalign-smollm2`` into ``OUT/experiment`` (`polyalign.experiments.run_experiment`);
+4. ``panel``       the stage-I panel: base vs QAlign's stage-I model on X→English question translation;
+5. ``align``       layer-wise retrieval of parallel questions in both of the panel's models;
+6. ``comparison``  compare rows, per-arm accuracy, gap to English and answer language with CIs;
+7. ``report``      ``OUT/report.html``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import load_config, save_config, to_dict
+from polyalign.config import save_config, to_dict
 from polyalign.errors import InputError
 from polyalign.quickstart.measure import generation_speed, measure_model, retrieval_by_lang, write_starter_layouts
 from polyalign.quickstart.plan import (METRICS, REFERENCE_TOKENS_PER_SECOND, QuickstartConfig, Sizes, relative_speed,
@@ -34,12 +34,12 @@ __all__ = ["run_quickstart", "STATE_FILE", "STEP_WEIGHTS"]
 log = logging.getLogger(__name__)
 
 STATE_FILE = "quickstart.json"
-STEP_WEIGHTS = {"model": 2, "data": 1, "before": 30, "train": 32, "after": 25, "align": 9, "report": 1}
-"""Share of the run each step took in a measured 2-core run; drives the progress bar's ETA."""
+STEP_WEIGHTS = {"model": 3, "data": 1, "experiment": 76, "panel": 14, "align": 5, "comparison": 1, "report": 1}
+"""Share of the run each step takes at the reference sizes (`plan.REFERENCE_STEP_SECONDS`); drives the ETA."""
 
 
 class _OnlyChrf(logging.Filter):
-    """The quickstart reads chrF++ only: notes about optional translation metrics are noise here."""
+    """The panel reads chrF++ only: notes about optional translation metrics are noise here."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "not computed" not in record.getMessage()
@@ -55,10 +55,10 @@ def run_quickstart(cfg: QuickstartConfig, *, progress: bool | None = None) -> di
     save_config(cfg, out)
     steps: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         ("model", lambda s: _model(s, cfg)), ("data", lambda s: _data(s, out, cfg, _sizes(s))),
-        ("before", lambda s: _measure(s, "before", s["model_path"], out, cfg, _sizes(s))),
-        ("train", lambda s: _train(s, out, cfg)),
-        ("after", lambda s: _measure(s, "after", s["trained_model"], out, cfg, _sizes(s))),
-        ("align", lambda s: _align(s, out, cfg, _sizes(s))), ("report", lambda s: _report(s, out))]
+        ("experiment", lambda s: _experiment(s, out, cfg, _sizes(s), progress)),
+        ("panel", lambda s: _panel(s, out, cfg, _sizes(s))),
+        ("align", lambda s: _align(s, out, cfg, _sizes(s))),
+        ("comparison", lambda s: _comparison(s, out, cfg)), ("report", lambda s: _report(s, out))]
     runner_log = logging.getLogger("polyalign.eval.runner")
     if not any(isinstance(f, _OnlyChrf) for f in runner_log.filters):
         runner_log.addFilter(_OnlyChrf())
@@ -81,7 +81,8 @@ def run_quickstart(cfg: QuickstartConfig, *, progress: bool | None = None) -> di
 def _load_state(out: Path, cfg: QuickstartConfig) -> dict[str, Any]:
     path = out / STATE_FILE
     settings = {"model": cfg.model, "langs": cfg.langs, "budget_minutes": cfg.budget_minutes,
-                "calibrate": cfg.calibrate, "train_recipe": cfg.train_recipe, "seed": cfg.seed}
+                "calibrate": cfg.calibrate, "experiment": cfg.experiment, "overrides": list(cfg.overrides),
+                "seed": cfg.seed}
     if path.is_file():
         state = json.loads(path.read_text(encoding="utf-8"))
         if state.get("settings") != settings:
@@ -89,10 +90,10 @@ def _load_state(out: Path, cfg: QuickstartConfig) -> dict[str, Any]:
                              "use another --out or delete it")
         return state
     out.mkdir(parents=True, exist_ok=True)
-    return {"kind": "polyalign-quickstart/1", "settings": settings, "model": cfg.model, "langs": cfg.langs,
+    return {"kind": "polyalign-quickstart/2", "settings": settings, "model": cfg.model, "langs": cfg.langs,
             "budget_minutes": cfg.budget_minutes, "speed": None, "sizes": None, "metrics": METRICS,
-            "before": {}, "after": {}, "steps": {},
-            "dirs": {"eval_before": "eval-before", "eval_after": "eval-after", "train": "train",
+            "before": {}, "after": {}, "steps": {}, "comparison": None,
+            "dirs": {"experiment": "experiment", "panel_base": "panel-base", "panel_stage1": "panel-stage1",
                      "analysis": "analysis"}}
 
 
@@ -103,12 +104,9 @@ def _save_state(out: Path, state: dict[str, Any]) -> None:
 
 
 def _model(state: dict[str, Any], cfg: QuickstartConfig) -> None:
-    from polyalign.models.loading import load_tokenizer, resolve_model
+    from polyalign.models.loading import resolve_model
 
     path = resolve_model(cfg.model)
-    if not getattr(load_tokenizer(path), "chat_template", None):
-        raise InputError(f"model {cfg.model!r}: its tokenizer has no chat template; the quickstart asks questions "
-                         "through it — use an instruction-tuned (chat) model")
     state["model_path"] = path
     speed = 1.0
     if cfg.calibrate:
@@ -131,31 +129,27 @@ def _data(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes)
     state["data"] = {name: str(path) for name, path in folders.items()}
 
 
-def _measure(state: dict[str, Any], when: str, model: str, out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
-    measured = measure_model(model, out / state["dirs"][f"eval_{when}"], cfg.langs, sizes,
-                             Path(state["data"]["eval_data"]))
-    for lang, row in measured.items():
-        state[when].setdefault(lang, {}).update(row)
+def _experiment(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes,
+                progress: bool | None) -> None:
+    from polyalign.experiments.runner import run_experiment
+    from polyalign.quickstart.experiment import quickstart_experiment, stage1_model
+
+    exp_out = out / state["dirs"]["experiment"]
+    spec = quickstart_experiment(cfg.experiment, state["model_path"], cfg.langs, sizes, cfg.seed, cfg.overrides)
+    result = run_experiment(spec, exp_out, progress=progress)
+    state["experiment"] = {"name": spec.name, "arms": {arm: {"seconds": {k: v.get("seconds") for k, v in steps.items()
+                                                                          if isinstance(v, dict)}}
+                                                      for arm, steps in result.get("arms", {}).items()}}
+    state["trained_model"] = stage1_model(exp_out)
 
 
-def _train(state: dict[str, Any], out: Path, cfg: QuickstartConfig) -> None:
-    from polyalign.data.build import build_data
-    from polyalign.data.recipe import DataBuildConfig
-    from polyalign.recipes import find_recipe
-    from polyalign.train.config import TrainRecipe
-    from polyalign.train.recipe import run_recipe
-
-    data_out = out / "data" / "stage1"
-    if not (data_out / "data_card.json").is_file():
-        data_cfg = load_config(DataBuildConfig, find_recipe("qalign-stage1", "data"),
-                               [f"data_root={state['data']['pairs']}", f"langs=[{','.join(cfg.langs)}]",
-                                f"out={data_out}", f"seed={cfg.seed}"])
-        build_data(data_cfg, overwrite=True, progress=False)
-    recipe = load_config(TrainRecipe, find_recipe(cfg.train_recipe, "train"),
-                         [f"model={state['model_path']}", f"out={out / state['dirs']['train']}",
-                          f"stages.0.data={data_out / 'train.jsonl'}", f"seed={cfg.seed}"])
-    run_dir = run_recipe(recipe, resume=True)
-    state["trained_model"] = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))["final_model"]
+def _panel(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
+    """The stage-I panel: the base model ("before") and QAlign's stage-I model ("after")."""
+    for when, key, model in (("before", "panel_base", state["model_path"]),
+                             ("after", "panel_stage1", state["trained_model"])):
+        measured = measure_model(model, out / state["dirs"][key], cfg.langs, sizes, Path(state["data"]["eval_data"]))
+        for lang, row in measured.items():
+            state[when].setdefault(lang, {}).update(row)
 
 
 def _align(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes) -> None:
@@ -171,8 +165,15 @@ def _align(state: dict[str, Any], out: Path, cfg: QuickstartConfig, sizes: Sizes
             state[when].setdefault(lang, {})["retrieval"] = value
 
 
+def _comparison(state: dict[str, Any], out: Path, cfg: QuickstartConfig) -> None:
+    from polyalign.quickstart.comparison import summarize
+    from polyalign.quickstart.experiment import ARMS
+
+    state["comparison"] = summarize(out / state["dirs"]["experiment"], ARMS, seed=cfg.seed)
+
+
 def _report(state: dict[str, Any], out: Path) -> None:
     from polyalign.report import build_report
 
-    _save_state(out, state)  # the report reads quickstart.json: it must hold the alignment numbers
+    _save_state(out, state)  # the report reads quickstart.json: it must hold the comparison
     state["report"] = str(build_report(out))

@@ -1,10 +1,10 @@
 """What a quickstart run does, sized to a time budget and to the machine it runs on.
 
-Sizes scale linearly with ``--budget-minutes``, inversely with the number of languages, and with the
-machine's measured generation speed (`measure.generation_speed`, relative to
-`REFERENCE_TOKENS_PER_SECOND`), and are clamped to what the starter data holds (200 training and 50
-held-apart questions per language). ``quickstart.json`` records every step's seconds, the measured
-speed and the sizes used.
+Sizes scale linearly with ``--budget-minutes`` (``--full``: 60), inversely with the number of
+languages, and with the machine's measured generation speed (`measure.generation_speed`, relative to
+`REFERENCE_TOKENS_PER_SECOND`), and are clamped to what the shipped data holds (the arith task: 480
+training and 80 test problems per language; the starter questions: 50 held-apart per language).
+``quickstart.json`` records every step's seconds, the measured speed and the sizes used.
 """
 
 from __future__ import annotations
@@ -16,21 +16,34 @@ from polyalign.errors import InputError
 from polyalign.eval.benchmarks import STARTER_LANGS
 
 __all__ = ["QuickstartConfig", "Sizes", "sizes_for", "relative_speed", "METRICS", "DEFAULT_MODEL",
-           "DEFAULT_BUDGET_MINUTES", "REFERENCE_TOKENS_PER_SECOND"]
+           "DEFAULT_BUDGET_MINUTES", "FULL_BUDGET_MINUTES", "REFERENCE_TOKENS_PER_SECOND", "EXPERIMENT"]
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+EXPERIMENT = "qalign-smollm2"
+"""The shipped experiment the quickstart runs (base / MonoReason / QAlign on the arith task)."""
 DEFAULT_BUDGET_MINUTES = 15.0
-TRAIN_AVAILABLE, TEST_AVAILABLE = 200, 50
+FULL_BUDGET_MINUTES = 60.0
+ARITH_TRAIN, ARITH_TEST, STARTER_TEST = 480, 80, 50
+MIN_TEST_DEFAULT = 40
+"""Test problems per language never drop below this in a run of the default budget or more (CIs need n)."""
 REFERENCE_TOKENS_PER_SECOND = 55.0
 """Generation speed (`measure.generation_speed`) at which the reference sizes fill the default budget.
 
-Measured with SmolLM2-135M-Instruct and the 8 default languages: on a 2-core AMD EPYC where the probe
-gave 41.4 tokens/s (median of 3 runs, 40.6–41.9), the reference sizes took 19.4 minutes, 19.0 of them
-in the size-dependent steps; 14.2 minutes are left for those steps in a 15-minute run (after the pull,
-the probe and the report), so the reference is 41.4 × 19.0 / 14.2 ≈ 55 tokens/s.
+Kept from the single-task quickstart's calibration (a 2-core machine, probe 41.4 tokens/s). The
+experiment's step costs were re-measured on a run of ``--budget-minutes 3 --langs de,zh`` on a 2-core
+machine shared with other jobs (probe 3.6 tokens/s, so ~15× below the reference; every time below is
+inflated by that sharing): the base arm answered 24 arith items in 241 s (it runs to the 48-token
+limit), a trained arm in 112 s, QAlign's build (16 stage-I pairs + 16 stage-II examples) took 25 s,
+the panel (4 translations per language, 2 models) 193 s, alignment 59 s. Scaled to the reference
+speed, that is ~0.67 s per base item and ~0.31 s per trained-arm item; `REFERENCE_STEP_SECONDS` is
+that extrapolation to the reference sizes, not a measured default run.
 """
+REFERENCE_STEP_SECONDS = {"model": 25, "experiment": 700, "panel": 130, "align": 50, "comparison": 5, "report": 5}
+"""Seconds per step at the reference sizes and speed (8 languages), extrapolated as above: the experiment
+= 9 × 40 items × (0.67 + 2 × 0.31) s ≈ 460 s of evaluation + ~230 s of LoRA training (560 examples of
+~70 tokens at ~170 tokens/s); ~15 minutes in all."""
 SPEED_LIMITS = (0.25, 4.0)
-"""A probe outside these multiples of the reference is clamped (a GPU does not make the starter data longer)."""
+"""A probe outside these multiples of the reference is clamped (a GPU does not make the data longer)."""
 
 
 @dataclass
@@ -39,16 +52,18 @@ class QuickstartConfig:
 
     out: str = "quickstart-out"
     model: str = DEFAULT_MODEL
-    """Zoo name, local folder or hub id; its tokenizer needs a chat template."""
+    """Zoo name, local folder or hub id; the base arm's model and the train recipes' starting model."""
     langs: list[str] = field(default_factory=lambda: [code for code in STARTER_LANGS if code != "en"])
-    """Languages to align to English (a subset of the starter languages)."""
+    """Languages besides English (a subset of the quickstart languages)."""
     budget_minutes: float = DEFAULT_BUDGET_MINUTES
     """Wall-clock target; scales the data sizes (with the measured speed, see `calibrate`)."""
     calibrate: bool = True
     """Scale the sizes by this machine's measured generation speed; False: the reference sizes, equal
     on every machine (for comparing runs across machines)."""
-    train_recipe: str = "qalign-stage1-smollm2-lora"
-    """Train recipe whose first stage is question alignment (LoRA by default)."""
+    experiment: str = EXPERIMENT
+    """Experiment file or shipped name (arms base, monoreason, qalign; suite task arith)."""
+    overrides: list[str] = field(default_factory=list)
+    """Extra ``key=value`` overrides of the experiment (applied after the quickstart's own)."""
     seed: int = 1234
 
     def validate(self) -> None:
@@ -64,18 +79,20 @@ class QuickstartConfig:
 
 @dataclass(frozen=True)
 class Sizes:
-    """Examples per language for each measurement and for training."""
+    """Examples per language for training and for each measurement."""
 
-    train: int
-    """Question pairs per language for stage I."""
+    stage1_pairs: int
+    """X→English question pairs per language for QAlign's stage I."""
+    stage2_examples: int
+    """English questions with chains of thought for stage II (both trained arms)."""
+    test: int
+    """Held-out arith problems per language every arm answers."""
     translate: int
-    """Held-apart questions per language translated to English (chrF++, response language)."""
+    """Held-apart starter questions per language translated to English (stage-I panel)."""
     loglik: int
-    """Held-apart questions per language for the reference log-likelihood."""
-    answer: int
-    """Held-apart questions per language answered (accuracy, answer language)."""
+    """Held-apart starter questions per language for the reference log-likelihood (stage-I panel)."""
     align: int
-    """Held-apart parallel questions per language for layer-wise retrieval."""
+    """Held-apart parallel starter questions per language for layer-wise retrieval (stage-I panel)."""
 
 
 def relative_speed(tokens_per_second: float) -> float:
@@ -90,15 +107,18 @@ def sizes_for(budget_minutes: float, n_langs: int, speed: float = 1.0) -> Sizes:
     ``speed`` is the machine's generation speed relative to the reference (`relative_speed`).
     """
     scale = budget_minutes / DEFAULT_BUDGET_MINUTES * 8 / max(n_langs, 1) * speed
+    # the stage-II set and the base English items do not grow with the languages
+    flat = budget_minutes / DEFAULT_BUDGET_MINUTES * speed
+    test_floor = MIN_TEST_DEFAULT if budget_minutes >= DEFAULT_BUDGET_MINUTES else 8
 
-    def clamp(base: float, low: int, high: int) -> int:
-        return max(low, min(high, round(base * scale)))
+    def clamp(base: float, low: int, high: int, by: float = scale) -> int:
+        return max(low, min(high, round(base * by)))
 
-    # Generation dominates the measurements (the base model chatters up to the token limit), and
-    # LoRA training runs at ~170 tokens/s; these bases keep 8 languages within 15 minutes.
-    return Sizes(train=clamp(40, 8, TRAIN_AVAILABLE), translate=clamp(8, 4, TEST_AVAILABLE),
-                 loglik=clamp(30, 10, TEST_AVAILABLE), answer=clamp(3, 2, TEST_AVAILABLE),
-                 align=clamp(30, 10, TEST_AVAILABLE))
+    # Generation dominates: 3 arms × (1 + n_langs) × test items × up to 48 tokens; LoRA training of
+    # stage I (n_langs × pairs) and stage II (twice: both arms) comes next.
+    return Sizes(stage1_pairs=clamp(30, 8, ARITH_TRAIN), stage2_examples=clamp(160, 16, ARITH_TRAIN, flat),
+                 test=clamp(40, test_floor, ARITH_TEST), translate=clamp(6, 4, STARTER_TEST),
+                 loglik=clamp(20, 8, STARTER_TEST), align=clamp(20, 8, STARTER_TEST))
 
 
 METRICS: dict[str, dict[str, object]] = {
@@ -107,7 +127,5 @@ METRICS: dict[str, dict[str, object]] = {
     "translation_in_english": {"label": "translations in English, %", "higher_is_better": True},
     "retrieval": {"label": "retrieval of the parallel English question (mean over layers), %",
                   "higher_is_better": True},
-    "answer_lang_match": {"label": "answers in the question's language, %", "higher_is_better": True},
-    "acc": {"label": "math accuracy (not expected to move at this size), %", "higher_is_better": True},
 }
-"""The headline measurements, in table order (``quickstart.json`` carries the same labels)."""
+"""The stage-I panel's measurements (base vs QAlign's stage-I model), in table order."""

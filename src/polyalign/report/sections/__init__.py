@@ -17,6 +17,6 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
     "quickstart": quickstart.render, "eval": evaluation.render, "train": training.render,
     "analysis": analysis.render, "scaling": scaling.render, "comparison": comparison.render,
 }
-TITLES = {"quickstart": "Quickstart: before and after", "eval": "Evaluation", "train": "Training",
+TITLES = {"quickstart": "Quickstart: base vs MonoReason vs QAlign", "eval": "Evaluation", "train": "Training",
           "analysis": "Analysis", "scaling": "Scaling laws",
           "comparison": "Comparison against a baseline"}

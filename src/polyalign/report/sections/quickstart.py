@@ -1,7 +1,8 @@
-"""A quickstart folder (``polyalign quickstart``): the before/after headline, then its steps.
+"""A quickstart folder (``polyalign quickstart``): the three-arm table, the stage-I panel, then its steps.
 
-``quickstart.json`` (``"kind": "polyalign-quickstart/1"``) carries the measurements of the model
-before and after alignment per language and metric, each metric's label and direction
+``quickstart.json`` (``"kind": "polyalign-quickstart/…"``) carries the comparison of base, MonoReason
+and QAlign (`quickstart_arms`, rendered first), the stage-I panel's measurements of the base model
+("before") and QAlign's stage-I model ("after") per language and metric, each metric's label and direction
 (``higher_is_better``), the steps with their seconds, the machine's measured generation speed and the
 sizes it gave, and the sub-folders of the evaluations, training and analyses — which the report
 renders as their own sections after this one (`nested_titles`).
@@ -16,6 +17,7 @@ from typing import Any
 from polyalign.report.charts import before_after_png
 from polyalign.report.html import Cell, esc, figure, kv_list, note, table, warn
 from polyalign.report.sections.common import config_block, digits_for, number, seconds
+from polyalign.report.sections.quickstart_arms import arms_table
 from polyalign.runfiles import load_json
 
 __all__ = ["render", "headline_table", "nested_titles"]
@@ -130,8 +132,15 @@ def render(folder: Path) -> str:
                       ("time taken", seconds(total) if steps else None),
                       ("machine speed", measured_speed),
                       ("examples per language", ", ".join(f"{k} {v}" for k, v in sizes.items()) or None),
-                      ("aligned model", data.get("trained_model"))])]
-    parts.append("<h4>Before and after alignment, per language</h4>")
+                      ("aligned model" if not data.get("comparison") else "QAlign stage-I model",
+                       data.get("trained_model"))])]
+    arms = arms_table(data)
+    if arms:
+        parts.append("<h4>Base vs MonoReason vs QAlign, per language</h4>")
+        parts.append(arms)
+        parts.append("<h4>Stage-I panel: base → QAlign's stage-I model, per language</h4>")
+    else:
+        parts.append("<h4>Before and after alignment, per language</h4>")
     parts.append(headline_table(data))
     aligned = ", ".join(map(str, data.get("langs") or [])) or "the languages"
     parts.append(note("Δ = after − before, green where it moved in the metric's better direction, red where it "
