@@ -143,7 +143,7 @@ class SuiteConfig:
     num_fewshot: int | None = None
     mc_mode: str | None = None
     seed: int = 0
-    dtype: str = "float32"
+    dtype: str = "auto"
     device: str = "cpu"
     backend: str = "hf"
     """hf or vllm (proxy arms always use the proxy backend)."""
