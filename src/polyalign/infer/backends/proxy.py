@@ -47,13 +47,18 @@ class ProxyBackend:
         import torch
 
         from polyalign.models import resolve_model
+        from polyalign.models.precision import resolve_dtype
 
         torch.manual_seed(options.seed)
         self.options = options
         paths = (options.model, proxy.expert, proxy.anti_expert)
         small_dtype = proxy.small_dtype or options.dtype
         small_device = proxy.small_device or options.device
-        self.settings = [(options.dtype, options.device), (small_dtype, small_device), (small_dtype, small_device)]
+        # auto resolves as in the hf backend (bf16 on a CPU that computes it natively), so proxy-tuning
+        # with alpha 0 decodes exactly what the base alone decodes
+        self.settings = [(resolve_dtype(options.dtype, options.device), options.device),
+                         (resolve_dtype(small_dtype, small_device), small_device),
+                         (resolve_dtype(small_dtype, small_device), small_device)]
         specs = [ProxyModelSpec(path, fmt, dtype, None if device == "cpu" else device)
                  for path, fmt, (dtype, device) in zip(paths, proxy.prompt_formats, self.settings)]
         self.tuner = ProxyTuner.load(*specs, alpha=proxy.alpha)
