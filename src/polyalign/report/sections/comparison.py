@@ -9,12 +9,12 @@ paired interval; an interval that misses 0 is a difference the data supports).
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from polyalign.report.html import Cell, esc, figure, kv_list, note, table, warn
+from polyalign.runfiles import load_json
 from polyalign.report.sections.common import number
 
 __all__ = ["render"]
@@ -23,16 +23,6 @@ _SCALE_100 = frozenset({"bleu", "chrf++", "spbleu"})  # already 0-100; shares ar
 _LOWER_IS_BETTER = frozenset({"lang_none"})
 _COLOURS = ("#9aa4ae", "#0969da", "#bf8700", "#1a7f37", "#8250df", "#cf222e", "#57606a")  # baseline grey first
 _DPI = 110
-
-
-def _read(path: Path) -> tuple[Any, str | None]:
-    """``(data, None)``, or ``(None, problem)`` for a missing or unreadable file (the page says so)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
-        return None, f"{path.name} not found"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, f"{path.name} is not readable JSON ({err})"
 
 
 def _finite(value: Any) -> bool:
@@ -133,7 +123,7 @@ def _table(metric: str, rows: list[dict[str, Any]], baseline: str) -> str:
 
 def render(folder: Path) -> str:
     """The HTML of a folder holding ``comparison.json``."""
-    data, problem = _read(folder / "comparison.json")
+    data, problem = load_json(folder / "comparison.json")
     if problem or not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         return warn(problem or "comparison.json has no 'rows' list")
     baseline = str(data.get("baseline"))
