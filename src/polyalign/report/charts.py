@@ -12,12 +12,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["loss_curve_png", "before_after_png"]
+__all__ = ["loss_curve_png", "before_after_png", "new_figure", "png_bytes"]
 
 _DPI = 110
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib figure on the Agg canvas at the report's resolution (no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -26,7 +27,8 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _png(fig: Any) -> bytes:
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes (embedded in the page)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -60,7 +62,7 @@ def loss_curve_png(stages: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], ti
         PNG bytes, or None when no record has a finite loss.
     """
     colours = _colours([name for name, _ in stages])
-    fig = _figure(8.0, 3.8)
+    fig = new_figure(8.0, 3.8)
     ax = fig.add_subplot()
     offset, drawn = 0, False
     for index, (name, records) in enumerate(stages):
@@ -85,7 +87,7 @@ def loss_curve_png(stages: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], ti
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
     fig.suptitle(title)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def before_after_png(langs: Sequence[str], before: Sequence[float | None], after: Sequence[float | None], *,
@@ -99,7 +101,7 @@ def before_after_png(langs: Sequence[str], before: Sequence[float | None], after
 
     if not any(_finite(v) for v in [*before, *after]):
         return None
-    fig = _figure(max(5.2, 0.75 * len(langs) + 2.4), 3.6)
+    fig = new_figure(max(5.2, 0.75 * len(langs) + 2.4), 3.6)
     ax = fig.add_subplot()
     x = np.arange(len(langs))
     width = 0.38
@@ -122,4 +124,4 @@ def before_after_png(langs: Sequence[str], before: Sequence[float | None], after
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=11)
-    return _png(fig)
+    return png_bytes(fig)

@@ -8,11 +8,11 @@ paired interval; an interval that misses 0 is a difference the data supports).
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any
 
+from polyalign.report.charts import new_figure, png_bytes
 from polyalign.report.html import Cell, esc, figure, kv_list, note, table, warn
 from polyalign.runfiles import load_json
 from polyalign.report.sections.common import number
@@ -22,7 +22,6 @@ __all__ = ["render"]
 _SCALE_100 = frozenset({"bleu", "chrf++", "spbleu"})  # already 0-100; shares are shown in %
 _LOWER_IS_BETTER = frozenset({"lang_none"})
 _COLOURS = ("#9aa4ae", "#0969da", "#bf8700", "#1a7f37", "#8250df", "#cf222e", "#57606a")  # baseline grey first
-_DPI = 110
 
 
 def _finite(value: Any) -> bool:
@@ -31,21 +30,6 @@ def _finite(value: Any) -> bool:
 
 def _shown(metric: str, value: Any) -> float | None:
     return (value if metric in _SCALE_100 else 100 * value) if _finite(value) else None
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 def _whiskers(values: list[float | None], lows: list[float | None], highs: list[float | None]) -> list[list[float]]:
@@ -64,7 +48,7 @@ def _grouped_png(langs: list[str], systems: list[str], cell: dict[tuple[str, str
     key, low, high = ("delta", "ci_low", "ci_high") if delta else ("score", "score_ci_low", "score_ci_high")
     if not shown or not any(_finite(cell.get((lang, s), {}).get(key)) for lang in langs for s in shown):
         return None
-    fig = _figure(max(5.2, 0.35 * len(langs) * len(shown) + 2.4), 3.6)
+    fig = new_figure(max(5.2, 0.35 * len(langs) * len(shown) + 2.4), 3.6)
     ax = fig.add_subplot()
     x = np.arange(len(langs))
     width = 0.8 / len(shown)
@@ -88,7 +72,7 @@ def _grouped_png(langs: list[str], systems: list[str], cell: dict[tuple[str, str
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig.suptitle(f"{metric}: {'Δ against the baseline' if delta else 'score'} with 95% intervals", fontsize=11)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _delta_cell(metric: str, row: dict[str, Any]) -> Cell | str:
