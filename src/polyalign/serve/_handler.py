@@ -140,6 +140,9 @@ class Handler(BaseHTTPRequestHandler):
         texts = self._generate(prompts, req)
         prompt_tokens = _sum([model.count(p) for p in prompts])
         tokens = [model.count(t) for t in texts]
+        # Counted before the answer is written, like refusals and errors: a client that reads /health
+        # right after its answer arrives must already see it counted.
+        self.server.count("answered")
         if chat and req.stream:
             self._send_events(proto.chat_stream_events(req, texts[0], prompt_tokens, tokens[0]))
         elif chat:
@@ -148,7 +151,6 @@ class Handler(BaseHTTPRequestHandler):
             self._send_events(proto.completion_stream_events(req, texts, prompt_tokens, tokens))
         else:
             self._send_json(200, proto.completion_response(req, texts, prompt_tokens, tokens))
-        self.server.count("answered")
 
     def _generate(self, prompts: list[str], req: proto.Completion) -> list[str]:
         if self.server.closing.is_set():
