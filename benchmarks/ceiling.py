@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
                 seconds, wall = clock.stop()
                 chosen = batch if batch != "auto" else round(statistics.mean(len(b) for b in auto_batches(
                     [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts],
-                    max_new_tokens=args.new_tokens, model=models[dtype])))  # mean width of the batches auto chose
+                    max_new_tokens=args.new_tokens, model=models[dtype], max_padding=None)))  # mean width of the batches auto chose
                 return count(texts) / seconds, {"dtype": dtype, "batch": chosen, "engine": fn.__name__,
                                                 "tokens": count(texts), "wall_tok_s": round(count(texts) / wall, 1)}
             return go

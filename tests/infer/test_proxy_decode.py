@@ -90,12 +90,14 @@ def test_cached_batched_loop_equals_naive_recomputation(trio, alpha):
 
 
 def _spy_batch_sizes(model, monkeypatch) -> list[int]:
+    """Rows of every decode step (one new token per row) the model is asked to run."""
     sizes: list[int] = []
     forward = model.forward
 
     @functools.wraps(forward)  # keeps forward's signature: the loop reads its parameter names
     def spy(*args, **kwargs):
-        sizes.append(kwargs["input_ids"].shape[0])
+        if kwargs["input_ids"].shape[1] == 1:
+            sizes.append(kwargs["input_ids"].shape[0])
         return forward(*args, **kwargs)
 
     monkeypatch.setattr(model, "forward", spy)

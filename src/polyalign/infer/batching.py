@@ -21,10 +21,10 @@ finish early leave the batch anyway).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["AUTO", "MAX_BATCH", "MIN_BATCH", "MAX_PADDING", "auto_batches", "memory_budget", "per_row_bytes", "parse_batch_size"]
+__all__ = ["AUTO", "MAX_BATCH", "MIN_BATCH", "MAX_PADDING", "auto_batches", "padded_runs", "memory_budget", "per_row_bytes", "parse_batch_size"]
 
 AUTO = "auto"
 """The batch-size value that asks for `auto_batches`."""
@@ -95,8 +95,33 @@ def per_row_bytes(model: Any, length: int, prompt_length: int | None = None) -> 
     return kv + prefill + logits
 
 
+def padded_runs(lengths: Sequence[int], *, min_rows: int, max_padding: float | None,
+                max_rows: Callable[[int], int] | None = None) -> list[tuple[int, int]]:
+    """Consecutive ``(start, end)`` runs of ``lengths`` whose padding to the run's longest stays small.
+
+    A run takes ``min_rows`` rows whatever their padding, then grows while its padded tokens stay
+    within ``max_padding`` × its real ones (``None``: no padding limit) and it has fewer than
+    ``max_rows(first length)`` rows (for lengths sorted longest first, the first is the longest).
+    """
+    runs: list[tuple[int, int]] = []
+    start = 0
+    while start < len(lengths):
+        limit = max(1, max_rows(max(lengths[start], 1))) if max_rows is not None else len(lengths)
+        longest = real = max(lengths[start], 1)
+        end = start + 1
+        while end < len(lengths) and end - start < limit:
+            added = max(lengths[end], 1)
+            wider = max(longest, added)
+            if end - start >= min_rows and max_padding is not None and wider * (end + 1 - start) > max_padding * (real + added):
+                break
+            longest, real, end = wider, real + added, end + 1
+        runs.append((start, end))
+        start = end
+    return runs
+
+
 def auto_batches(lengths: Sequence[int], *, max_new_tokens: int, model: Any, budget_bytes: int | None = None,
-                 max_batch: int = MAX_BATCH) -> list[list[int]]:
+                 max_batch: int = MAX_BATCH, max_padding: float | None = MAX_PADDING) -> list[list[int]]:
     """Indices grouped in the widest batches that fit ``budget_bytes``, longest requests first.
 
     Args:
@@ -105,23 +130,15 @@ def auto_batches(lengths: Sequence[int], *, max_new_tokens: int, model: Any, bud
         model: the model (for `per_row_bytes`).
         budget_bytes: memory a batch may use (default `memory_budget`).
         max_batch: widest batch.
+        max_padding: beyond `MIN_BATCH` rows, a batch grows only while its padded prompt tokens stay
+            within this × its real ones; ``None`` when the caller prefills in groups of similar length
+            anyway (`polyalign.infer.lockstep`), so only memory limits the width.
     """
     budget = memory_budget() if budget_bytes is None else budget_bytes
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    start = 0
-    while start < len(order):
-        longest = max(lengths[order[start]], 1)  # the batch is padded to its first (longest) request
-        row = per_row_bytes(model, longest + max_new_tokens, longest)
-        size = max(1, min(max_batch, budget // max(row, 1)))
-        real = sum(max(lengths[i], 1) for i in order[start:start + min(size, MIN_BATCH)])
-        width = min(size, MIN_BATCH, len(order) - start)
-        while width < size and start + width < len(order):
-            added = max(lengths[order[start + width]], 1)
-            if longest * (width + 1) > MAX_PADDING * (real + added):
-                break
-            real += added
-            width += 1
-        batches.append(order[start:start + width])
-        start += width
-    return batches
+
+    def fits(longest: int) -> int:  # every row of a batch is padded to its first (longest) request
+        return min(max_batch, budget // max(per_row_bytes(model, longest + max_new_tokens, longest), 1))
+
+    runs = padded_runs([lengths[i] for i in order], min_rows=MIN_BATCH, max_padding=max_padding, max_rows=fits)
+    return [order[start:end] for start, end in runs]

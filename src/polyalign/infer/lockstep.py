@@ -21,10 +21,14 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import inspect
+from contextlib import ExitStack
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from polyalign.infer.attention import bucketed_attention
+from polyalign.infer.batching import padded_runs
 from polyalign.infer.generate import left_pad, length_batches, stop_hits
+from polyalign.infer.kvcache import InPlaceKV
 from polyalign.infer.members import Member
 from polyalign.infer.sampling import Sampling, pick_tokens
 
@@ -35,9 +39,14 @@ Combine = Callable[[list[Any]], Any]
 
 
 class _Stream:
-    """One member's decoding state for one batch: cache, attention mask, next positions, last logits."""
+    """One member's decoding state for one batch: cache, attention mask, next positions, last logits.
 
-    def __init__(self, member: Member, seqs: Sequence[Sequence[int]], vocab_size: int) -> None:
+    Where the model's cache allows it (`polyalign.infer.kvcache.InPlaceKV`), the batch is prefilled
+    in runs of similar length, each padded only to its own longest prompt, into one preallocated
+    cache that the decode steps then extend for all rows at once.
+    """
+
+    def __init__(self, member: Member, seqs: Sequence[Sequence[int]], vocab_size: int, max_new_tokens: int) -> None:
         import torch
         from transformers import DynamicCache
 
@@ -49,19 +58,35 @@ class _Stream:
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
         self.mask = mask.to(self.device)
         self.next_positions = (positions[:, -1:] + 1).to(self.device)
-        self.cache = DynamicCache(config=self.model.config)
         accepts = inspect.signature(self.model.forward).parameters
         self.extra = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
         # Recent transformers 5 releases (5.25 here) name the cache argument and output `cache` and
         # deprecate `past_key_values` (removal announced for 5.40); older ones know only the latter.
         self.cache_name = "cache" if "cache" in accepts else "past_key_values"
         self._ones = torch.ones((1, 1), dtype=self.mask.dtype, device=self.device)
-        self.logits = self._forward(ids.to(self.device), positions.to(self.device))
+        width = ids.shape[1]
+        self.kv = InPlaceKV(self.model, len(seqs), width + max_new_tokens) if InPlaceKV.supports(self.model) else None
+        if self.kv is None:
+            self.cache = DynamicCache(config=self.model.config)
+            self.logits = self._forward(ids.to(self.device), positions.to(self.device))
+            return
+        lengths = [len(seq) for seq in seqs]
+        parts = []
+        for first, end in padded_runs(lengths, min_rows=1, max_padding=PREFILL_PADDING):
+            cut = width - max(max(lengths[first:end]), 1)
+            group_mask = mask[first:end, cut:]
+            parts.append(self._forward(ids[first:end, cut:].to(self.device), positions[first:end, cut:].to(self.device),
+                                       cache=self.kv.window(first, end, start=cut),
+                                       mask=None if group_mask.all() else group_mask.to(self.device)))
+        self.cache = self.kv.window(0, len(seqs), 0, length=width)
+        self.logits = torch.cat(parts)
 
-    def _forward(self, ids: Any, positions: Any) -> Any:
-        out = self.model(input_ids=ids, attention_mask=self.mask if self.use_mask else None, position_ids=positions,
-                         use_cache=True, **{self.cache_name: self.cache}, **self.extra)
-        self.cache = getattr(out, self.cache_name)
+    def _forward(self, ids: Any, positions: Any, cache: Any = None, mask: Any = ...) -> Any:
+        mask = (self.mask if self.use_mask else None) if mask is ... else mask
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                         **{self.cache_name: self.cache if cache is None else cache}, **self.extra)
+        if cache is None:
+            self.cache = getattr(out, self.cache_name)
         return out.logits[:, -1, :self.vocab_size].float()
 
     def step(self, tokens: Any) -> Any:
@@ -75,10 +100,20 @@ class _Stream:
 
     def keep(self, rows: Any) -> None:
         """Drop every row not in ``rows`` (a CPU long tensor of batch positions) from the cache and state."""
-        # CPU indices select on any device: a sharded model's cache layers live on several.
-        self.cache.batch_select_indices(rows)
+        if self.kv is not None:
+            self.cache = self.kv.keep(rows, self.cache.get_seq_length())
+        else:
+            # CPU indices select on any device: a sharded model's cache layers live on several.
+            self.cache.batch_select_indices(rows)
         on_device = rows.to(self.device)
         self.mask, self.next_positions = self.mask[on_device], self.next_positions[on_device]
+
+
+PREFILL_PADDING = 1.3
+"""A prefill run grows while its padded prompt tokens stay within this × its real ones."""
+COMPACT_SHARE = 0.25
+"""Finished rows stay in the batch (fed, never read) until they are this share of it: dropping rows
+copies every layer's cache, while a finished row costs a decode step almost nothing on a CPU."""
 
 
 def lockstep_decode(members: Sequence[Member], combine: Combine, prompt_ids: Sequence[Sequence[Sequence[int]]], *,
@@ -110,9 +145,11 @@ def lockstep_decode(members: Sequence[Member], combine: Combine, prompt_ids: Seq
     if any(stop) and stop_tokenizer is None:
         raise ValueError("stop strings need a stop_tokenizer")
     outputs: list[list[int]] = [[] for _ in prompt_ids[0]]
-    with torch.inference_mode():
+    with torch.inference_mode(), ExitStack() as scope:
+        for member in members:
+            scope.enter_context(bucketed_attention(member.model))
         for batch in length_batches([len(ids) for ids in prompt_ids[0]], batch_size):
-            streams = [_Stream(m, [ids[i] for i in batch], vocab_size) for m, ids in zip(members, prompt_ids)]
+            streams = [_Stream(m, [ids[i] for i in batch], vocab_size, max_new_tokens) for m, ids in zip(members, prompt_ids)]
             _decode_batch(streams, combine, list(batch), outputs, max_new_tokens, set(eos_ids), stop,
                           stop_tokenizer, sampling)
             if on_batch is not None:
@@ -128,21 +165,26 @@ def _decode_batch(streams: list[_Stream], combine: Combine, rows: list[int], out
     generators = sampling.generators(rows) if sampling is not None else None
     target = streams[0].logits.device
     logits = [s.logits for s in streams]
+    alive = [True] * len(rows)
     for step in range(max_new_tokens):
         tokens = pick_tokens(combine([x.to(target) for x in logits]), sampling, generators)
-        for row, token in zip(rows, tokens):
-            outputs[row].append(token)
+        running = [k for k in range(len(rows)) if alive[k]]
+        for k in running:
+            outputs[rows[k]].append(tokens[k])
         if step + 1 == max_new_tokens:
             return
-        hits = stop_hits(stop_tokenizer, [outputs[r] for r in rows], stop) if any(stop) else [False] * len(rows)
-        keep = [k for k, token in enumerate(tokens) if token not in eos and not hits[k]]
-        if not keep:
+        hits = stop_hits(stop_tokenizer, [outputs[rows[k]] for k in running], stop) if any(stop) else [False] * len(running)
+        for k, hit in zip(running, hits):
+            alive[k] = tokens[k] not in eos and not hit
+        left = sum(alive)
+        if not left:
             return
-        if len(keep) < len(rows):
+        if len(rows) - left >= max(1, COMPACT_SHARE * len(rows)):
+            keep = [k for k in range(len(rows)) if alive[k]]
             selected = torch.tensor(keep, dtype=torch.long)
             for s in streams:
                 s.keep(selected)
-            rows, tokens = [rows[k] for k in keep], [tokens[k] for k in keep]
+            rows, tokens, alive = [rows[k] for k in keep], [tokens[k] for k in keep], [True] * len(keep)
             generators = [generators[k] for k in keep] if generators is not None else None
         next_ids = torch.tensor(tokens, dtype=torch.long)
         logits = [s.step(next_ids) for s in streams]
