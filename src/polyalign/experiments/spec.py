@@ -138,7 +138,8 @@ class SuiteConfig:
     """First N examples of each language."""
     data_dir: str | None = None
     """Benchmark data root."""
-    batch_size: int = 8
+    batch_size: int | str = "auto"
+    """Prompts per forward pass, or auto (the widest batches memory allows)."""
     max_new_tokens: int | None = None
     num_fewshot: int | None = None
     mc_mode: str | None = None
@@ -154,6 +155,8 @@ class SuiteConfig:
             raise InputError("suite.tasks: name at least one task")
         if self.limit is not None and self.limit < 1:
             raise InputError("suite.limit must be ≥ 1")
+        if self.batch_size != "auto" and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise InputError(f"suite.batch_size must be ≥ 1 or auto, got {self.batch_size!r}")
         if self.backend in ("proxy", "replay"):
             raise InputError(f"suite.backend {self.backend!r}: use hf or vllm (proxy arms get the proxy backend)")
 
