@@ -105,6 +105,9 @@ def test_perplexity_cli(tiny_model, tmp_path, cli) -> None:
     de = data["results"][tiny_model]["de"]
     assert de["bits_per_char"] == pytest.approx(de["nll_nats"] / LN2 / de["chars"])
     assert set(data["results"][tiny_model]) == {"de", "zh"}
+    from polyalign.models.precision import resolve_dtype
+
+    assert data["settings"]["dtype"] == resolve_dtype("auto") != "auto"  # provenance names what ran
     manifest = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert manifest["figures"][0]["file"] == "perplexity_bits_per_char.png"
     assert "bits/char" in (out / "perplexity.md").read_text(encoding="utf-8")

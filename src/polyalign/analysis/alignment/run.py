@@ -38,13 +38,14 @@ def analyze_alignment(cfg: AlignmentConfig) -> dict[str, Any]:
     from polyalign.models.precision import resolve_dtype
 
     cfg.validate()
+    cfg.dtype = resolve_dtype(cfg.dtype)  # the saved config and settings record what ran, not "auto"
     sets = load_parallel(cfg.parallel, pivot=cfg.pivot, langs=cfg.langs, limit=cfg.limit)
     names = [cfg.model] + ([cfg.compare_model] if cfg.compare_model else [])
     labels = _labels(names)
     results = []
     for name, label in zip(names, labels):
         log.info("alignment: capturing %d languages with %s", len(sets), name)
-        model = load_model(name, dtype=resolve_dtype(cfg.dtype))
+        model = load_model(name, dtype=cfg.dtype)
         tokenizer = load_tokenizer(name)
         if results and cfg.layers is None and num_layers(model) != results[0].num_layers:
             raise InputError(f"--compare-model has {num_layers(model)} layers, --model {results[0].num_layers}: "

@@ -114,10 +114,11 @@ def analyze_perplexity(cfg: PerplexityConfig) -> dict[str, Any]:
     from polyalign.models.precision import resolve_dtype
 
     cfg.validate()
+    cfg.dtype = resolve_dtype(cfg.dtype)  # the saved config and settings record what ran, not "auto"
     docs = read_documents(cfg.texts, cfg.langs, cfg.limit)
     results: dict[str, dict[str, Any]] = {}
     for name in cfg.models:
-        model, tokenizer = load_model(name, dtype=resolve_dtype(cfg.dtype)), load_tokenizer(name)
+        model, tokenizer = load_model(name, dtype=cfg.dtype), load_tokenizer(name)
         results[name] = {lang: aggregate(document_nll(model, tokenizer, texts, max_length=cfg.max_length,
                                                       stride=cfg.stride, truncate=cfg.truncate,
                                                       bos_context=cfg.bos_context))
