@@ -68,25 +68,22 @@ class _Stream:
         self.kv = InPlaceKV(self.model, len(seqs), width + max_new_tokens) if InPlaceKV.supports(self.model) else None
         if self.kv is None:
             self.cache = DynamicCache(config=self.model.config)
-            self.logits = self._forward(ids.to(self.device), positions.to(self.device))
+            self.logits = self._forward(ids, positions, self.mask if self.use_mask else None, self.cache)
             return
         lengths = [len(seq) for seq in seqs]
         parts = []
         for first, end in padded_runs(lengths, min_rows=1, max_padding=PREFILL_PADDING):
-            cut = width - max(max(lengths[first:end]), 1)
-            group_mask = mask[first:end, cut:]
-            parts.append(self._forward(ids[first:end, cut:].to(self.device), positions[first:end, cut:].to(self.device),
-                                       cache=self.kv.window(first, end, start=cut),
-                                       mask=None if group_mask.all() else group_mask.to(self.device)))
+            cut = width - max(max(lengths[first:end]), 1)  # this run's own padding starts here
+            run_mask = mask[first:end, cut:]
+            parts.append(self._forward(ids[first:end, cut:], positions[first:end, cut:],
+                                       None if run_mask.all() else run_mask, self.kv.window(first, end, start=cut)))
         self.cache = self.kv.window(0, len(seqs), 0, length=width)
         self.logits = torch.cat(parts)
 
-    def _forward(self, ids: Any, positions: Any, cache: Any = None, mask: Any = ...) -> Any:
-        mask = (self.mask if self.use_mask else None) if mask is ... else mask
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                         **{self.cache_name: self.cache if cache is None else cache}, **self.extra)
-        if cache is None:
-            self.cache = getattr(out, self.cache_name)
+    def _forward(self, ids: Any, positions: Any, mask: Any, cache: Any) -> Any:
+        """The last position's logits (cut to the shared vocabulary, float32); ``cache`` is extended in place."""
+        out = self.model(input_ids=ids.to(self.device), attention_mask=None if mask is None else mask.to(self.device),
+                         position_ids=positions.to(self.device), use_cache=True, **{self.cache_name: cache}, **self.extra)
         return out.logits[:, -1, :self.vocab_size].float()
 
     def step(self, tokens: Any) -> Any:
@@ -95,7 +92,7 @@ class _Stream:
 
         self.mask = torch.cat([self.mask, self._ones.expand(self.mask.shape[0], 1)], dim=1)
         positions, self.next_positions = self.next_positions, self.next_positions + 1
-        self.logits = self._forward(tokens.to(self.device)[:, None], positions)
+        self.logits = self._forward(tokens[:, None], positions, self.mask if self.use_mask else None, self.cache)
         return self.logits
 
     def keep(self, rows: Any) -> None:
