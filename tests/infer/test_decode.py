@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.infer.batching import auto_batches
@@ -12,13 +11,7 @@ from polyalign.infer.generate import eos_ids, generate
 from polyalign.models import load_model, load_tokenizer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine two threads spin-wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

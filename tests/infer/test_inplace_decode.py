@@ -20,12 +20,7 @@ from polyalign.infer.kvcache import InPlaceKV
 from polyalign.models import load_model, load_tokenizer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

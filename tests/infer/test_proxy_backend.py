@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from support.proxy_models import PROMPTS, sharpened_tiny
 
 from polyalign.cli.main import main
@@ -19,12 +18,7 @@ from polyalign.models import load_model, load_tokenizer
 from polyalign.models.tiny import SAMPLE_TEXTS, build_tiny_llama
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
