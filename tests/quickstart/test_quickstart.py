@@ -43,13 +43,13 @@ def _cfg(tmp_path, tiny_model, **kw):
                             overrides=list(TINY), **kw)
 
 
-def _check_comparison(comparison):
+def _check_comparison(comparison, n_test):
     arms = comparison["arms"]
     assert set(arms) == {"base", "monoreason", "qalign"}
     for arm, rows in arms.items():
         assert list(rows) == ["en", "de", "zh"]
         for lang, row in rows.items():
-            assert row["n"] == 8 and row["acc_ci_low"] <= row["acc"] <= row["acc_ci_high"]
+            assert row["n"] == n_test and row["acc_ci_low"] <= row["acc"] <= row["acc_ci_high"]
             assert 0 <= row["answers_in_english"] <= 1 and 0 <= row["answers_in_question_lang"] <= 1
             assert ("gap_to_en" in row) == (lang != "en")
             if lang != "en":
@@ -84,7 +84,7 @@ def test_quickstart_runs_the_experiment_and_the_panel_and_resumes(tmp_path, tiny
             assert 0 <= row["chrf"] <= 100 and row["ref_logprob"] < 0 and 0 <= row["retrieval"] <= 100
     assert all(state["after"][lang]["ref_logprob"] != state["before"][lang]["ref_logprob"] for lang in ("de", "zh"))
     saved = json.loads((out / "quickstart.json").read_text(encoding="utf-8"))
-    _check_comparison(saved["comparison"])
+    _check_comparison(saved["comparison"], saved["sizes"]["test"])
     table = three_arm_table(saved)
     assert table.splitlines()[0].startswith("| lang | base acc %") and "| zh | " in table
     assert before_after_table(saved).splitlines()[0].startswith("| lang | chrF++")
@@ -120,7 +120,7 @@ def test_an_interrupted_experiment_resumes(tmp_path, tiny_model, monkeypatch):
     assert [k for k, v in state["steps"].items() if v["status"] == "done"] == ["model", "data"]
     state = pipeline.run_quickstart(_cfg(tmp_path, tiny_model), progress=False)
     assert sorted(calls) == ["base", "monoreason", "qalign", "qalign"]  # only the interrupted arm again
-    _check_comparison(state["comparison"])
+    _check_comparison(state["comparison"], state["sizes"]["test"])
 
 
 def test_the_experiment_gets_the_sizes_languages_and_model(tiny_model):

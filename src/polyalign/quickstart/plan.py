@@ -116,8 +116,8 @@ def sizes_for(budget_minutes: float, n_langs: int, speed: float = 1.0) -> Sizes:
 
     # Generation dominates: 3 arms × (1 + n_langs) × test items × up to 48 tokens; LoRA training of
     # stage I (n_langs × pairs) and stage II (twice: both arms) comes next.
-    return Sizes(stage1_pairs=clamp(30, 8, ARITH_TRAIN), stage2_examples=clamp(160, 16, ARITH_TRAIN, flat),
-                 test=clamp(40, test_floor, ARITH_TEST), translate=clamp(6, 4, STARTER_TEST),
+    return Sizes(stage1_pairs=clamp(60, 8, ARITH_TRAIN), stage2_examples=clamp(240, 16, ARITH_TRAIN, flat),
+                 test=clamp(80, test_floor, ARITH_TEST), translate=clamp(6, 4, STARTER_TEST),
                  loglik=clamp(20, 8, STARTER_TEST), align=clamp(20, 8, STARTER_TEST))
 
 
