@@ -26,22 +26,17 @@ FULL_BUDGET_MINUTES = 60.0
 ARITH_TRAIN, ARITH_TEST, STARTER_TEST = 480, 80, 50
 MIN_TEST_DEFAULT = 40
 """Test problems per language never drop below this in a run of the default budget or more (CIs need n)."""
-REFERENCE_TOKENS_PER_SECOND = 55.0
+REFERENCE_TOKENS_PER_SECOND = 185.0
 """Generation speed (`measure.generation_speed`) at which the reference sizes fill the default budget.
 
-Kept from the single-task quickstart's calibration (a 2-core machine, probe 41.4 tokens/s). The
-experiment's step costs were re-measured on a run of ``--budget-minutes 3 --langs de,zh`` on a 2-core
-machine shared with other jobs (probe 3.6 tokens/s, so ~15× below the reference; every time below is
-inflated by that sharing): the base arm answered 24 arith items in 241 s (it runs to the 48-token
-limit), a trained arm in 112 s, QAlign's build (16 stage-I pairs + 16 stage-II examples) took 25 s,
-the panel (4 translations per language, 2 models) 193 s, alignment 59 s. Scaled to the reference
-speed, that is ~0.67 s per base item and ~0.31 s per trained-arm item; `REFERENCE_STEP_SECONDS` is
-that extrapolation to the reference sizes, not a measured default run.
+Measured on the development machine (2-core AMD EPYC, AVX512_BF16), idle: the probe read 185.9 and
+184.5 tokens/s (lean decode loop, bf16, batch auto; 36 starter questions, 32 new tokens). The
+reference sizes are the shipped qalign-smollm2 experiment's (60 stage-I pairs per language, 240
+stage-II examples) with all 80 test problems per language; on that machine the experiment at those
+sizes took 14.2 min with the old decoder while other jobs shared the cores.
 """
 REFERENCE_STEP_SECONDS = {"model": 25, "experiment": 700, "panel": 130, "align": 50, "comparison": 5, "report": 5}
-"""Seconds per step at the reference sizes and speed (8 languages), extrapolated as above: the experiment
-= 9 × 40 items × (0.67 + 2 × 0.31) s ≈ 460 s of evaluation + ~230 s of LoRA training (560 examples of
-~70 tokens at ~170 tokens/s); ~15 minutes in all."""
+"""Seconds per step of a default run on the reference machine (`pipeline.STEP_WEIGHTS`, the ETA, follows them)."""
 SPEED_LIMITS = (0.25, 4.0)
 """A probe outside these multiples of the reference is clamped (a GPU does not make the data longer)."""
 
