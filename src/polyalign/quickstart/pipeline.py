@@ -34,7 +34,7 @@ __all__ = ["run_quickstart", "STATE_FILE", "STEP_WEIGHTS"]
 log = logging.getLogger(__name__)
 
 STATE_FILE = "quickstart.json"
-STEP_WEIGHTS = {"model": 3, "data": 1, "experiment": 76, "panel": 14, "align": 5, "comparison": 1, "report": 1}
+STEP_WEIGHTS = {"model": 2, "data": 1, "experiment": 81, "panel": 11, "align": 5, "comparison": 0, "report": 0}
 """Share of the run each step takes at the reference sizes (`plan.REFERENCE_STEP_SECONDS`); drives the ETA."""
 
 

@@ -33,10 +33,13 @@ Measured on the development machine (2-core AMD EPYC, AVX512_BF16), idle: the pr
 184.5 tokens/s (lean decode loop, bf16, batch auto; 36 starter questions, 32 new tokens). The
 reference sizes are the shipped qalign-smollm2 experiment's (60 stage-I pairs per language, 240
 stage-II examples) with all 80 test problems per language; on that machine the experiment at those
-sizes took 14.2 min with the old decoder while other jobs shared the cores.
+sizes took 14.2 min with the old decoder while other jobs shared the cores, and a fresh clone's
+default run 16.9 min (`REFERENCE_STEP_SECONDS`; 18.0 min with ``make``'s install), probe 187.6.
 """
-REFERENCE_STEP_SECONDS = {"model": 25, "experiment": 700, "panel": 130, "align": 50, "comparison": 5, "report": 5}
-"""Seconds per step of a default run on the reference machine (`pipeline.STEP_WEIGHTS`, the ETA, follows them)."""
+REFERENCE_STEP_SECONDS = {"model": 16, "experiment": 836, "panel": 110, "align": 52, "comparison": 0, "report": 1}
+"""Seconds per step of a fresh clone's default run on the reference machine, idle (`pipeline.STEP_WEIGHTS`, the
+ETA, follows them): the experiment's evaluations took 120-134 s per arm (720 items each), MonoReason's
+training 92 s, QAlign's two stages 367 s."""
 SPEED_LIMITS = (0.25, 4.0)
 """A probe outside these multiples of the reference is clamped (a GPU does not make the data longer)."""
 
