@@ -99,3 +99,19 @@ def test_the_stock_cache_path_decodes_the_same(sharp: str, monkeypatch) -> None:
     in_place = greedy_decode(model, tok, prompts, max_new_tokens=12, batch_size=6)
     monkeypatch.setattr(lockstep.InPlaceKV, "supports", staticmethod(lambda model: False))
     assert greedy_decode(model, tok, prompts, max_new_tokens=12, batch_size=6) == in_place
+
+
+def test_a_decode_window_selects_rows_and_crops_in_its_store(tiny_model: str) -> None:
+    model = load_model(tiny_model, dtype="float32")
+    kv = InPlaceKV(model, rows=3, capacity=8)
+    decode = kv.window(0, 3, 0)
+    layer = decode.layers[0]
+    keys = torch.arange(3 * 2 * 5 * 4, dtype=torch.float32).reshape(3, 2, 5, 4)
+    layer.update(keys, -keys)
+    decode.batch_select_indices(torch.tensor([2, 0]))
+    torch.testing.assert_close(layer.keys, keys[[2, 0]])
+    torch.testing.assert_close(kv.window(0, 2, 0, length=5).layers[0].values, -keys[[2, 0]])
+    layer.crop(-2)
+    assert layer.get_seq_length() == 3 and layer.keys.shape[2] == 3
+    with pytest.raises(RuntimeError, match="whole batch"):
+        kv.window(0, 1, 0).batch_select_indices(torch.tensor([0]))

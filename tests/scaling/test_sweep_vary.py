@@ -17,15 +17,7 @@ from polyalign.scaling.sweep import SweepConfig, run_sweep
 SAMPLES = Path(__file__).resolve().parents[2] / "src/polyalign/assets/samples/qalign-question-pairs"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(monkeypatch):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("offline_one_thread")
 
 
 @pytest.fixture

@@ -77,10 +77,24 @@ def _window_class() -> type:
             return self.length
 
         def batch_select_indices(self, indices: Any) -> None:
-            raise NotImplementedError("rows leave an in-place cache through InPlaceKV.keep")
+            """Keep only ``indices`` of the store's rows (a window over all of them: the decode batch)."""
+            store = self.store
+            if (self.first, self.last) != (0, store.rows):
+                raise RuntimeError(f"rows can only be selected from a window over the whole batch, "
+                                   f"not rows {self.first}-{self.last} of {store.rows}")
+            if store.keys is not None:
+                store.keys = store.keys.index_select(0, indices.to(store.keys.device))
+                store.values = store.values.index_select(0, indices.to(store.values.device))
+                self._expose()
+            store.rows = self.last = int(indices.numel())
 
         def crop(self, tokens_to_remove: int) -> None:
-            raise NotImplementedError("an in-place cache is not cropped")
+            """Forget the last ``-tokens_to_remove`` tokens (transformers' convention: a negative count)."""
+            if tokens_to_remove > 0:
+                raise ValueError(f"crop takes a negative number of tokens to remove, got {tokens_to_remove}")
+            self.length = max(0, self.length + tokens_to_remove)
+            if self.store.keys is not None:
+                self._expose()
 
     return _Window
 
@@ -97,7 +111,7 @@ class InPlaceKV:
     def __init__(self, model: Any, rows: int, capacity: int) -> None:
         from transformers import DynamicCache
 
-        self.model, self.rows, self.capacity = model, rows, capacity
+        self.model = model
         self._window = _window_class()
         self._layers = len(DynamicCache(config=model.config).layers)
         self.stores = [_Store(rows, capacity) for _ in range(self._layers)]
@@ -125,13 +139,3 @@ class InPlaceKV:
         cache = DynamicCache(config=self.model.config)
         cache.layers = [self._window(store, first, last, start, length) for store in self.stores]
         return cache
-
-    def keep(self, rows: Any, length: int) -> Any:
-        """Keep only ``rows`` (a long tensor of batch positions); returns the decode cache over them."""
-        for store in self.stores:
-            if store.keys is not None:
-                store.keys = store.keys.index_select(0, rows.to(store.keys.device))
-                store.values = store.values.index_select(0, rows.to(store.values.device))
-            store.rows = int(rows.numel())
-        self.rows = int(rows.numel())
-        return self.window(0, self.rows, 0, length)

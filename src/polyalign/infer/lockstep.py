@@ -65,8 +65,8 @@ class _Stream:
         self.cache_name = "cache" if "cache" in accepts else "past_key_values"
         self._ones = torch.ones((1, 1), dtype=self.mask.dtype, device=self.device)
         width = ids.shape[1]
-        self.kv = InPlaceKV(self.model, len(seqs), width + max_new_tokens) if InPlaceKV.supports(self.model) else None
-        if self.kv is None:
+        kv = InPlaceKV(self.model, len(seqs), width + max_new_tokens) if InPlaceKV.supports(self.model) else None
+        if kv is None:
             self.cache = DynamicCache(config=self.model.config)
             self.logits = self._forward(ids, positions, self.mask if self.use_mask else None, self.cache)
             return
@@ -76,8 +76,8 @@ class _Stream:
             cut = width - max(max(lengths[first:end]), 1)  # this run's own padding starts here
             run_mask = mask[first:end, cut:]
             parts.append(self._forward(ids[first:end, cut:], positions[first:end, cut:],
-                                       None if run_mask.all() else run_mask, self.kv.window(first, end, start=cut)))
-        self.cache = self.kv.window(0, len(seqs), 0, length=width)
+                                       None if run_mask.all() else run_mask, kv.window(first, end, start=cut)))
+        self.cache = kv.window(0, len(seqs), 0, length=width)
         self.logits = torch.cat(parts)
 
     def _forward(self, ids: Any, positions: Any, mask: Any, cache: Any) -> Any:
@@ -97,11 +97,8 @@ class _Stream:
 
     def keep(self, rows: Any) -> None:
         """Drop every row not in ``rows`` (a CPU long tensor of batch positions) from the cache and state."""
-        if self.kv is not None:
-            self.cache = self.kv.keep(rows, self.cache.get_seq_length())
-        else:
-            # CPU indices select on any device: a sharded model's cache layers live on several.
-            self.cache.batch_select_indices(rows)
+        # CPU indices select on any device: a sharded model's cache layers live on several.
+        self.cache.batch_select_indices(rows)
         on_device = rows.to(self.device)
         self.mask, self.next_positions = self.mask[on_device], self.next_positions[on_device]
 
