@@ -17,9 +17,11 @@ Workloads (SmolLM2-135M-Instruct by default; threads pinned, ``--threads 2``):
   likelihood). ``today`` = one sequence per pair, fp32, batch 8; ``new`` = shared contexts, auto dtype
   and batch; ``new_fp32`` = shared contexts in fp32. Tokens = context + continuation tokens of every pair.
 * train: the quickstart's stage-I LoRA recipe (qalign-stage1-smollm2-lora) on the stage-I sample data,
-  ``--train-steps`` optimizer steps; ``today`` = precision fp32, ``new`` = precision auto (bf16
-  autocast with fp32 master weights where native). Tokens/s from the run's metrics (training tokens
-  over the loop's wall time). % of ceiling counts a training token as 3 forward tokens.
+  ``--train-steps`` optimizer steps; ``today`` = precision fp32 with torch's own dropout on the
+  adapters' inputs, ``new`` = precision auto (bf16 autocast with fp32 master weights where native) with
+  polyalign's cheaper dropout mask (polyalign.train.dropout), ``new_fp32`` = that dropout in fp32.
+  Tokens/s from the run's metrics (training tokens over the loop's wall time). % of ceiling counts a
+  training token as 3 forward tokens.
 
 Settings of one workload run interleaved (today, new, new_fp32, today, ...) in one process, ``--repeats``
 times; the medians and their ratios to ``today`` are printed. One JSON line per measurement.
@@ -235,14 +237,14 @@ def main(argv: list[str] | None = None) -> None:
         del models
         data = build_stage1_data()
 
-        def train(precision: str) -> Callable[[], tuple[float, dict]]:
+        def train(precision: str, *, today: bool = False) -> Callable[[], tuple[float, dict]]:
             def go() -> tuple[float, dict]:
-                return train_rate(args.model, data, precision, args.train_steps), \
+                return train_rate(args.model, data, precision, args.train_steps, today=today), \
                     {"precision": precision, "dtype": auto if precision == "auto" else "float32"}
             return go
 
-        interleaved({"today": train("fp32"), "new": train("auto")}, args.repeats, "train",
-                    lambda info: ceiling(info["dtype"], 128) / 3)
+        interleaved({"today": train("fp32", today=True), "new": train("auto"), "new_fp32": train("fp32")},
+                    args.repeats, "train", lambda info: ceiling(info["dtype"], 128) / 3)
 
 
 def build_stage1_data() -> Path:
@@ -257,8 +259,12 @@ def build_stage1_data() -> Path:
     return out / "train.jsonl"
 
 
-def train_rate(model: str, data: Path, precision: str, steps: int) -> float:
-    """Training tokens per second of the stage-I LoRA recipe over ``steps`` steps (first step excluded)."""
+def train_rate(model: str, data: Path, precision: str, steps: int, *, today: bool = False) -> float:
+    """Training tokens per second of the stage-I LoRA recipe over ``steps`` steps (first step excluded).
+
+    ``today``: the adapters keep torch's own dropout (polyalign.train.dropout is what changed).
+    """
+    import polyalign.train.dropout as dropout
     from polyalign.config import load_config
     from polyalign.recipes import find_recipe
     from polyalign.train.config import TrainRecipe
@@ -269,7 +275,13 @@ def train_rate(model: str, data: Path, precision: str, steps: int) -> float:
     recipe = load_config(TrainRecipe, find_recipe("qalign-stage1-smollm2-lora", "train"),
                          [f"model={model}", f"out={out}", f"stages.0.data={data}", f"precision={precision}",
                           f"stages.0.max_steps={steps}", "save_steps=1000000"])
-    run_recipe(recipe, overwrite=True, progress=False)
+    swap = dropout.use_lora_dropout
+    if today:
+        dropout.use_lora_dropout = lambda model: 0
+    try:
+        run_recipe(recipe, overwrite=True, progress=False)
+    finally:
+        dropout.use_lora_dropout = swap
     lines = [m for m in read_metrics(out / recipe.stages[0].name / "metrics.jsonl") if "tokens" in m]
     timed = lines[1:]  # the first step pays one-off allocations
     return sum(m["tokens"] for m in timed) / (timed[-1]["elapsed_s"] - lines[0]["elapsed_s"])
