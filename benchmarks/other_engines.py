@@ -114,12 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     def count(texts: list[str]) -> int:
         return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
 
-    ct2_version = None
-    if any(s.startswith("ct2_") for s in chosen):
-        try:
-            import ctranslate2
-            ct2_version = ctranslate2.__version__
-        except ImportError:
+    try:
+        import ctranslate2
+        ct2_version = ctranslate2.__version__
+    except ImportError:
+        ct2_version = None
+        if any(s.startswith("ct2_") for s in chosen):
             print("ctranslate2 is not installed (pip install ctranslate2): skipping the ct2_* settings", flush=True)
             chosen = [s for s in chosen if not s.startswith("ct2_")]
     emit({"part": "setup", "model": args.model, "threads": args.threads, "prompts": args.prompts,
