@@ -28,6 +28,7 @@ Settings of one workload run interleaved (today, new, new_fp32, today, ...) in o
 times; the medians and their ratios to ``today`` are printed. One JSON line per measurement.
 
     python benchmarks/ceiling.py                      # everything: ~15 min on an idle 2-core machine
+    python benchmarks/ceiling.py --parts decode --generate-grid   # + generate at fp32 b32, bf16 b8 / b32
     python benchmarks/ceiling.py --parts gemm,decode --batches 8,32,128
 """
 
@@ -151,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-steps", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--generate-grid", action="store_true",
+                        help="decode also with transformers generate at fp32 batch 32 and bf16 batch 8 / 32 "
+                             "(the issue's table of what the old path reaches)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="rates from process CPU time (use with --threads 1 on a busy machine), wall rates too")
     args = parser.parse_args(argv)
@@ -214,9 +218,12 @@ def main(argv: list[str] | None = None) -> None:
             ideal = prompt_tokens / ceiling(info["dtype"], 512) + info["tokens"] / ceiling(info["dtype"], info["batch"])
             return info["tokens"] / ideal
 
-        interleaved({"today": run(generate, "float32", 8), "new": run(greedy_decode, auto, "auto"),
-                     "new_fp32": run(greedy_decode, "float32", "auto")}, args.repeats, "decode",
-                    lambda info: ceiling(info["dtype"], info["batch"]), work_ceiling)
+        settings = {"today": run(generate, "float32", 8), "new": run(greedy_decode, auto, "auto"),
+                    "new_fp32": run(greedy_decode, "float32", "auto")}
+        if args.generate_grid:
+            settings.update({f"generate_{dtype}_b{batch}": run(generate, dtype, batch)
+                             for dtype, batch in (("float32", 32), (auto, 8), (auto, 32))})
+        interleaved(settings, args.repeats, "decode", lambda info: ceiling(info["dtype"], info["batch"]), work_ceiling)
 
     if "loglik" in parts:
         pairs = mmlu_pairs(args.questions)
