@@ -25,7 +25,7 @@ test-slow: install
 
 # The main job: the CPU QAlign experiment on the embedded SmolLM2 (base vs MonoReason vs QAlign on
 # the arith task in English + 8 languages), prints the three-arm table with CIs and writes
-# quickstart-out/report.html (15-minute budget; 17-18 min measured on 2 CPU cores; rerun to resume).
+# quickstart-out/report.html (15-minute budget; 16-17 min measured on 2 CPU cores; rerun to resume).
 quickstart: install
 	$(VENV)/bin/polyalign quickstart
 

@@ -34,12 +34,15 @@ Measured on the development machine (2-core AMD EPYC, AVX512_BF16), idle: the pr
 reference sizes are the shipped qalign-smollm2 experiment's (60 stage-I pairs per language, 240
 stage-II examples) with all 80 test problems per language; on that machine the experiment at those
 sizes took 14.2 min with the old decoder while other jobs shared the cores, and a fresh clone's
-default run 16.9 min (`REFERENCE_STEP_SECONDS`; 18.0 min with ``make``'s install), probe 187.6.
+default run 16.9 min (probe 187.6). With the cheaper LoRA dropout (train/dropout.py) a fresh clone's
+default run took 16.0 min (17.2 with ``make``'s install; `REFERENCE_STEP_SECONDS`), with the probe at
+175.3 tokens/s and so 95 % of the reference sizes (that day the idle machine's probe and decode
+benchmark both read 7-8 % below the day before).
 """
-REFERENCE_STEP_SECONDS = {"model": 16, "experiment": 836, "panel": 110, "align": 52, "comparison": 0, "report": 1}
+REFERENCE_STEP_SECONDS = {"model": 17, "experiment": 787, "panel": 106, "align": 49, "comparison": 0, "report": 1}
 """Seconds per step of a fresh clone's default run on the reference machine, idle (`pipeline.STEP_WEIGHTS`, the
-ETA, follows them): the experiment's evaluations took 120-134 s per arm (720 items each), MonoReason's
-training 92 s, QAlign's two stages 367 s."""
+ETA, follows them): the experiment's evaluations took 128 s per arm (684 items each), MonoReason's
+training 83 s, QAlign's two stages 318 s (57 stage-I pairs per language, 227 stage-II examples)."""
 SPEED_LIMITS = (0.25, 4.0)
 """A probe outside these multiples of the reference is clamped (a GPU does not make the data longer)."""
 
