@@ -37,7 +37,7 @@ sizes took 14.2 min with the old decoder while other jobs shared the cores, and 
 default run 16.9 min (probe 187.6). With the cheaper LoRA dropout (train/dropout.py) a fresh clone's
 default run took 16.0 min (17.2 with ``make``'s install; `REFERENCE_STEP_SECONDS`), with the probe at
 175.3 tokens/s and so 95 % of the reference sizes (that day the idle machine's probe and decode
-benchmark both read 7-8 % below the day before).
+benchmark both read 6-8 % below the day before).
 """
 REFERENCE_STEP_SECONDS = {"model": 17, "experiment": 787, "panel": 106, "align": 49, "comparison": 0, "report": 1}
 """Seconds per step of a fresh clone's default run on the reference machine, idle (`pipeline.STEP_WEIGHTS`, the
