@@ -124,7 +124,7 @@ def test_intervals_match_reference_bootstraps(runs):
         assert abs(row["score_ci_low"] - own.low) <= tolerance and abs(row["score_ci_high"] - own.high) <= tolerance
     # the average's interval: items resampled within each language, languages averaged per replicate
     rng = np.random.default_rng(5)
-    reps = np.mean([(d := x["sys"][lang] - x["base"][lang])[rng.integers(0, N, (20000, N))].mean(1)
+    reps = np.mean([(x["sys"][lang] - x["base"][lang])[rng.integers(0, N, (20000, N))].mean(1)
                     for lang in ("en", "de")], axis=0)
     low, high = np.percentile(reps, [2.5, 97.5])
     avg = _row(comparison, "mgsm", "avg", "acc", "sys")

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support.cli import SHARED_DATA, run_cli
+from support.cli import run_cli
 
 from polyalign.experiments.spec import load_experiment
 from polyalign.models import zoo

@@ -4,7 +4,6 @@ resume, the comparison with CIs, the report's three-arm table, and bad input."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
