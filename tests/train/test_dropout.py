@@ -52,6 +52,7 @@ def test_seeded_masks_repeat_and_evaluation_keeps_everything():
     x = torch.randn(8, 16)
     assert torch.equal(LoraDropout(0.3).eval()(x), x)
     assert torch.equal(LoraDropout(0.0).train()(x), x)
+    assert not LoraDropout(1.0).train()(x).any()
 
 
 def test_bf16_inputs_stay_bf16():

@@ -38,7 +38,8 @@ class LoraDropout(torch.nn.Dropout):
         self.scale = _LANES / (_LANES - dropped) if dropped < _LANES else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or x.device.type != "cpu" or self.p == 0:
+        # p that rounds to 65536/65536 has no int16 threshold: torch's dropout (all zeros) handles it
+        if not self.training or x.device.type != "cpu" or self.p == 0 or self.scale == 0:
             return super().forward(x)
         count = x.numel()
         # random_(from, None) covers all 64 bits; random_() alone leaves the top bit 0 (a never-dropped lane)
