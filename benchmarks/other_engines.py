@@ -41,7 +41,7 @@ from typing import Any, Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ceiling import emit, mgsm_prompts  # noqa: E402
+from ceiling import emit, generated_tokens, mgsm_prompts  # noqa: E402
 
 QUANTIZATION = {"fp32": "float32", "int8": "int8"}  # setting name's part -> CTranslate2 quantization
 SETTINGS = ["today", "ct2_fp32_b8", "ct2_int8_b8", "ct2_fp32_b32", "ct2_int8_b32", "compile_bf16_b32"]
@@ -112,9 +112,6 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = load_model(args.model, dtype="float32")
     eos = eos_ids(fp32, tokenizer)
 
-    def count(texts: list[str]) -> int:
-        return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
-
     try:
         import ctranslate2
         ct2_version = ctranslate2.__version__
@@ -148,8 +145,9 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         texts = runs["compile_bf16_b32"]()
         seconds = time.perf_counter() - started
+        tokens = generated_tokens(tokenizer, texts)
         emit({"part": "decode", "setting": "compile_bf16_b32", "round": "first", "first_run_s": round(seconds, 1),
-              "tok_s": round(count(texts) / seconds, 1), "tokens": count(texts)})
+              "tok_s": round(tokens / seconds, 1), "tokens": tokens})
         info["compile_bf16_b32"]["first_run_s"] = round(seconds, 1)
 
     rates: dict[str, list[float]] = {name: [] for name in runs}
@@ -162,8 +160,9 @@ def main(argv: list[str] | None = None) -> None:
             if name == "today" and not reference:
                 reference = texts
             same = sum(a == b for a, b in zip(texts, reference))
-            info[name].update(tokens=count(texts), same_as_fp32=f"{same}/{len(prompts)}")
-            rates[name].append(count(texts) / seconds)
+            tokens = generated_tokens(tokenizer, texts)
+            info[name].update(tokens=tokens, same_as_fp32=f"{same}/{len(prompts)}")
+            rates[name].append(tokens / seconds)
             emit({"part": "decode", "setting": name, "round": round_, "tok_s": round(rates[name][-1], 1),
                   "seconds": round(seconds, 2), **info[name]})
     base = statistics.median(rates["today"])
